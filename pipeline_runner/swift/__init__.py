@@ -1,0 +1,1 @@
+"""Swift generation: custom-layer classes, typed model wrappers, and a syntax check."""
