@@ -1,0 +1,1 @@
+"""pipeline_runner: YAML recipes → ONNX, Core ML and Swift."""

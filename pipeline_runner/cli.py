@@ -1,0 +1,149 @@
+"""Command line: `pipeline-runner [run] RECIPE...` and `pipeline-runner check PATH...`.
+
+Exit codes: 0 success, 1 a stage or validation failed, 2 an invalid recipe or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from pipeline_runner.errors import PipelineError, RecipeError
+
+COMMANDS = ("run", "check", "stages")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pipeline-runner",
+        description="Build PyTorch models into ONNX and Core ML from YAML recipes, check them, write Swift glue.",
+        epilog="`pipeline-runner RECIPE` is short for `pipeline-runner run RECIPE`.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="validate recipes, then run their stale stages")
+    run.add_argument("recipes", nargs="+", help="recipe files or directories of recipes")
+    run.add_argument("--build-dir", default="build", type=Path, help="root of build directories (default: build)")
+    run.add_argument("--force", nargs="?", const="all", action="append",
+                     help="rerun every stage, or the named stage (and what consumes it); repeatable")
+    run.add_argument("--dry-run", "--explain", action="store_true", dest="dry_run",
+                     help="print what each stage would do and why, and run nothing")
+    run.add_argument("--keep-going", action="store_true", help="with several recipes, go on after one fails")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    check = sub.add_parser("check", help="validate recipes only (fast; imports no ML library)")
+    check.add_argument("paths", nargs="+", help="recipe files or directories")
+    check.add_argument("--json", action="store_true")
+    sub.add_parser("stages", help="list the stages, what they read and consume")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in (*COMMANDS, "-h", "--help"):
+        argv.insert(0, "run")
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args)
+    if args.command == "stages":
+        return _stages()
+    return _run(args)
+
+
+def _load_all(paths, as_json: bool):
+    from pipeline_runner.recipe import find_recipes, load_recipe
+
+    recipes, errors = [], []
+    files = find_recipes(paths)
+    if not files:
+        print(f"no recipes found in {' '.join(map(str, paths))}", file=sys.stderr)
+    for path in files:
+        try:
+            recipes.append(load_recipe(path))
+        except RecipeError as exc:
+            errors.append(exc)
+            if not as_json:
+                print(f"error: {exc}", file=sys.stderr)
+    return recipes, errors, files
+
+
+def _check(args) -> int:
+    recipes, errors, files = _load_all(args.paths, args.json)
+    if args.json:
+        print(json.dumps({"valid": [str(r.path) for r in recipes], "errors": [e.to_dict() for e in errors]}, indent=2))
+    else:
+        for r in recipes:
+            print(f"ok  {r.path}")
+    return 2 if errors or not files else 0
+
+
+def _stages() -> int:
+    from pipeline_runner.engine.stage import order_stages
+    from pipeline_runner.stages import STAGES
+
+    for stage in order_stages(STAGES):
+        scope = "per graph" if stage.per_graph else "per recipe"
+        print(f"{stage.name:<10} {scope:<10} needs: {', '.join(stage.needs) or '-':<24} reads: {', '.join(stage.reads)}")
+    return 0
+
+
+def _run(args) -> int:
+    from pipeline_runner.engine.runner import run_recipe
+
+    recipes, errors, files = _load_all(args.recipes, args.json)
+    if errors or not files:
+        if args.json:
+            print(json.dumps({"errors": [e.to_dict() for e in errors]}, indent=2))
+        return 2
+    force = set(args.force or [])
+    from pipeline_runner.stages import STAGES
+
+    unknown = force - {"all", *STAGES}
+    if unknown:
+        print(f"error: --force: unknown stage {sorted(unknown)[0]!r}; stages: {', '.join(STAGES)}", file=sys.stderr)
+        return 2
+    log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    reports, exit_code = [], 0
+    for recipe in recipes:
+        started = time.perf_counter()
+        if not args.json:
+            print(f"{recipe.name} ({recipe.path}) → {args.build_dir / recipe.name}")
+        report = run_recipe(recipe, args.build_dir, force=force, dry_run=args.dry_run, log=log)
+        reports.append(report)
+        if not args.json:
+            _print_summary(report, time.perf_counter() - started, args.dry_run)
+        if report.error is not None:
+            exit_code = max(exit_code, report.error.exit_code)
+            if not args.keep_going:
+                break
+    if args.json:
+        print(json.dumps([_report_dict(r) for r in reports], indent=2))
+    if exit_code and len(recipes) > 1:
+        failed = [r.recipe for r in reports if r.error is not None]
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return exit_code
+
+
+def _print_summary(report, seconds: float, dry_run: bool) -> None:
+    width = max((len(o.name) for o in report.outcomes), default=8)
+    for o in report.outcomes:
+        timing = f"{o.seconds:7.1f}s" if o.status in ("ran", "failed") else " " * 8
+        print(f"  {o.name:<{width}}  {o.status:<8} {timing}  {o.reason}")
+    if report.error is not None:
+        print(f"error: {report.error}", file=sys.stderr)
+        if getattr(report.error, "traceback", None):
+            print(report.error.traceback, file=sys.stderr)
+    elif not dry_run:
+        ran = sum(o.status == "ran" for o in report.outcomes)
+        print(f"  done in {seconds:.1f}s: {ran} stage(s) ran, {len(report.outcomes) - ran} cached")
+
+
+def _report_dict(report) -> dict:
+    return {
+        "recipe": report.recipe,
+        "build_dir": str(report.build_dir),
+        "ok": report.ok,
+        "stages": [o.__dict__ for o in report.outcomes],
+        "error": report.error.to_dict() if report.error else None,
+    }

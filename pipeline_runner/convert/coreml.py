@@ -1,0 +1,71 @@
+"""Our one seam to onnx2coreml and coremltools: ONNX file in, saved Core ML model out.
+
+onnx2coreml lowers ONNX to a MIL program (with our custom-op lowerings registered on
+its Converter); coremltools' public ``ct.convert`` serialises the program with the
+recipe's format, deployment target, precision and compute units.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_UNITS = {"all": "ALL", "cpu_only": "CPU_ONLY", "cpu_and_gpu": "CPU_AND_GPU", "cpu_and_ne": "CPU_AND_NE"}
+
+
+def deployment_target(ct, version: str):
+    major = version.split(".")[0]
+    target = getattr(ct.target, f"iOS{major}", None)
+    if target is None:
+        raise ValueError(f"coremltools {ct.__version__} has no deployment target iOS{major}")
+    return target
+
+
+def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str, random_weights: bool) -> dict:
+    import coremltools as ct
+    import onnx
+    from onnx2coreml import Converter
+
+    from pipeline_runner import customops
+    from pipeline_runner.convert.fixed_shapes import pin_input_shapes
+    from pipeline_runner.convert.metadata import stamp
+
+    cfg = recipe.data["convert"]
+    is_program = cfg["format"] == "mlprogram"
+    model = onnx.load(str(onnx_path))
+    model, notes = pin_input_shapes(model, graph)
+    model, lowerings = customops.prepare_for_coreml(model, recipe.data["custom_ops"])
+
+    converter = Converter()
+    for op_key, lowering in lowerings.items():
+        converter.register(op_key)(lowering)
+    target = deployment_target(ct, recipe.data["ios"]["deployment_target"])
+    precision = ct.precision.FLOAT16 if cfg["precision"] == "fp16" else ct.precision.FLOAT32
+    # The NeuralNetwork backend accepts programs authored at opset iOS15 at the newest.
+    build_target = target if is_program else min(target, ct.target.iOS15)
+    program = converter.to_mil(model, target=build_target, precision=precision if is_program else None)
+
+    kwargs = {"convert_to": cfg["format"], "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg["compute_units"]])}
+    if is_program:
+        kwargs["minimum_deployment_target"] = target
+        kwargs["compute_precision"] = _compute_precision(ct, precision, cfg["fp32_op_types"])
+    else:
+        kwargs["minimum_deployment_target"] = target
+    mlmodel = ct.convert(program, **kwargs)
+    stamp(mlmodel, recipe, graph, key, random_weights)
+    mlmodel.save(str(out_path))
+    spec = mlmodel.get_spec()
+    return {
+        "format": cfg["format"],
+        "precision": cfg["precision"] if is_program else "fp32 (NeuralNetwork: set by the runtime)",
+        "specification_version": spec.specificationVersion,
+        "deployment_target": recipe.data["ios"]["deployment_target"],
+        "notes": notes,
+    }
+
+
+def _compute_precision(ct, precision, fp32_op_types: list[str]):
+    """fp16 with the recipe's op types kept in fp32 (coremltools' op selector), else the plain enum."""
+    if not fp32_op_types or precision != ct.precision.FLOAT16:
+        return precision
+    keep = set(fp32_op_types)
+    return ct.transform.FP16ComputePrecision(op_selector=lambda op: op.op_type not in keep)

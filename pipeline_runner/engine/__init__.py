@@ -1,0 +1,1 @@
+"""The stage engine: stage definitions, cache keys and manifest, locking, the runner."""

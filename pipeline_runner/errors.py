@@ -1,0 +1,98 @@
+"""The error types the CLI turns into messages and exit codes.
+
+One base type; each subclass carries what a user needs to act on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class PipelineError(Exception):
+    """Base of every error the runner reports to the user."""
+
+    exit_code = 1
+
+    def to_dict(self) -> dict:
+        return {"type": type(self).__name__, "message": str(self)}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a recipe, located in its YAML file."""
+
+    file: str
+    yaml_path: str  # e.g. "convert.precision" or "inputs[0].shape"
+    line: int | None  # 1-based
+    column: int | None  # 1-based
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}:{self.column}"
+        text = f"{where}: {self.yaml_path or '<recipe>'}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+class RecipeError(PipelineError):
+    """A recipe is invalid; all its problems are reported at once. Nothing was built."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        n = len(problems)
+        super().__init__(
+            f"{n} problem{'s' if n != 1 else ''} in recipe:\n" + "\n".join(f"  {p}" for p in problems)
+        )
+
+    def to_dict(self) -> dict:
+        return {"type": "RecipeError", "problems": [p.to_dict() for p in self.problems]}
+
+
+class StageError(PipelineError):
+    """A stage failed while running; the cause is chained with ``from``."""
+
+    def __init__(self, recipe: str, stage: str, message: str):
+        self.recipe, self.stage = recipe, stage
+        super().__init__(f"{recipe}: stage {stage} failed: {message}")
+
+    def to_dict(self) -> dict:
+        return {"type": "StageError", "recipe": self.recipe, "stage": self.stage, "message": str(self)}
+
+
+class ValidationFailed(PipelineError):
+    """Validation ran and found outputs outside the recipe's tolerances."""
+
+    def __init__(self, recipe: str, stage: str, failures: list[str], report_path: str):
+        self.recipe, self.stage, self.failures, self.report_path = recipe, stage, failures, report_path
+        lines = "\n".join(f"  {f}" for f in failures)
+        super().__init__(f"{recipe}: {stage}: validation failed (report: {report_path}):\n{lines}")
+
+    def to_dict(self) -> dict:
+        return {
+            "type": "ValidationFailed",
+            "recipe": self.recipe,
+            "stage": self.stage,
+            "failures": self.failures,
+            "report": self.report_path,
+        }
+
+
+@dataclass
+class ToolMissing(PipelineError):
+    """A library a stage needs is not installed."""
+
+    tool: str
+    needed_for: str
+    install: str = field(default="pip install -e .")
+
+    def __str__(self) -> str:
+        return f"{self.tool} is needed for {self.needed_for} but is not installed: {self.install}"

@@ -1,0 +1,50 @@
+"""Export one graph to ONNX with torch.onnx, then check it fully and infer shapes."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+
+def export_graph(module, graph: dict, export_cfg: dict, custom_ops: list[dict],
+                 dummy: dict, out_path: Path) -> dict:
+    import onnx
+    import torch
+
+    from pipeline_runner import customops
+
+    input_names = [i["name"] for i in graph["inputs"]]
+    output_names = [o["name"] for o in graph["outputs"]]
+    args = tuple(torch.from_numpy(dummy[name]) for name in input_names)
+    dynamic_axes = {i["name"]: {int(a): n for a, n in i["dynamic_axes"].items()}
+                    for i in graph["inputs"] if i["dynamic_axes"]}
+    opset = export_cfg["opset"]
+    with customops.exporting(custom_ops, opset), torch.no_grad():
+        torch.onnx.export(
+            module, args, str(out_path),
+            input_names=input_names, output_names=output_names,
+            dynamic_axes=dynamic_axes or None,
+            opset_version=opset,
+            do_constant_folding=export_cfg["constant_folding"],
+            dynamo=export_cfg["exporter"] == "dynamo",
+            external_data=False,
+        )
+    model = onnx.load(str(out_path))
+    actual_outputs = [o.name for o in model.graph.output]
+    if actual_outputs != output_names:
+        raise ValueError(f"the exported graph has outputs {actual_outputs}, the recipe declares {output_names}; "
+                         "list every output the model returns, in order")
+    model = customops.attach_functions(model, custom_ops, opset)
+    onnx.checker.check_model(model, full_check=True)
+    model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    onnx.save(model, str(out_path))
+    histogram = collections.Counter(
+        (f"{n.domain}::{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type) for n in model.graph.node
+    )
+    return {
+        "opset": opset,
+        "exporter": export_cfg["exporter"],
+        "op_histogram": dict(sorted(histogram.items())),
+        "nodes": sum(histogram.values()),
+        "dynamic_axes": {k: {str(a): n for a, n in v.items()} for k, v in dynamic_axes.items()},
+    }

@@ -1,0 +1,1 @@
+"""Model sources: where a recipe's PyTorch model comes from (registry in ``registry``)."""

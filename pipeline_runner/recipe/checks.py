@@ -1,0 +1,199 @@
+"""Checks a JSON Schema cannot express: cross-field rules and registry look-ups.
+
+Each check takes the YAML document (for locations) and the recipe data (defaults
+applied) and returns problems; all checks run, so a user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline_runner.errors import Problem
+from pipeline_runner.recipe.yaml_source import YamlDocument
+
+Check = Callable[[YamlDocument, dict], list[Problem]]
+CHECKS: list[Check] = []
+
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+
+
+def check(fn: Check) -> Check:
+    CHECKS.append(fn)
+    return fn
+
+
+def graph_paths(data: dict) -> list[tuple[tuple, dict]]:
+    """(yaml path prefix, graph) for each graph, in both recipe forms."""
+    if "graphs" in data:
+        return [(("graphs", i), g) for i, g in enumerate(data["graphs"])]
+    return [((), {"inputs": data.get("inputs", []), "outputs": data.get("outputs", [])})]
+
+
+@check
+def _graph_form(doc, data):
+    has_io = "inputs" in data or "outputs" in data
+    if "graphs" in data and has_io:
+        key = "inputs" if "inputs" in data else "outputs"
+        return [doc.problem((key,), "top-level inputs/outputs and `graphs` are exclusive",
+                            "move them into a graph, or drop `graphs`", key=True)]
+    if "graphs" not in data:
+        missing = [k for k in ("inputs", "outputs") if k not in data]
+        if missing:
+            return [doc.problem((), f"missing {' and '.join(missing)}",
+                                "declare the exported graph's inputs and outputs, or a `graphs` list")]
+    return []
+
+
+@check
+def _unique_names(doc, data):
+    problems = []
+    if "graphs" in data:
+        problems += _duplicates(doc, ("graphs",), data["graphs"], "graph")
+    for prefix, graph in graph_paths(data):
+        problems += _duplicates(doc, (*prefix, "inputs"), graph["inputs"], "input")
+        problems += _duplicates(doc, (*prefix, "outputs"), graph["outputs"], "output")
+    problems += _duplicates(doc, ("custom_ops",), data.get("custom_ops", []), "custom op")
+    return problems
+
+
+def _duplicates(doc, path, items, what):
+    seen, problems = set(), []
+    for i, item in enumerate(items):
+        name = item.get("name")
+        if name in seen:
+            problems.append(doc.problem((*path, i, "name"), f"duplicate {what} name {name!r}"))
+        seen.add(name)
+    return problems
+
+
+@check
+def _inputs(doc, data):
+    problems = []
+    for prefix, graph in graph_paths(data):
+        for i, spec in enumerate(graph["inputs"]):
+            at = (*prefix, "inputs", i)
+            rank = len(spec["shape"])
+            for axis in spec.get("dynamic_axes", {}):
+                if not -rank <= int(axis) < rank:
+                    problems.append(doc.problem((*at, "dynamic_axes", axis),
+                                                f"axis {axis} is outside the input's rank {rank}", key=True))
+            if spec.get("dtype", "float32").startswith("int") and "range" not in spec:
+                problems.append(doc.problem(at, "integer input needs `range: [low, high)` for validation samples",
+                                            "e.g. range: [0, 10000] for token ids of a 10000-word vocabulary"))
+            if "image" in spec:
+                if rank != 4 or spec["shape"][1] != 3 or spec.get("dtype") != "float32":
+                    problems.append(doc.problem((*at, "shape"), "an image input must be float32 with shape [N, 3, H, W]"))
+    return problems
+
+
+@check
+def _classifier(doc, data):
+    problems = []
+    for prefix, graph in graph_paths(data):
+        cls = graph.get("classifier")
+        if cls and cls["output"] not in [o["name"] for o in graph["outputs"]]:
+            problems.append(doc.problem((*prefix, "classifier", "output"),
+                                        f"{cls['output']!r} is not one of this graph's outputs"))
+    return problems
+
+
+@check
+def _model_source(doc, data):
+    from pipeline_runner.models.registry import source_names
+
+    source = data["model"]["source"]
+    known = source_names()
+    if source not in known:
+        close = difflib.get_close_matches(source, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known sources: {', '.join(known)}"
+        return [doc.problem(("model", "source"), f"unknown model source {source!r}", hint)]
+    return []
+
+
+@check
+def _checkpoint(doc, data):
+    ckpt = data["model"].get("checkpoint")
+    if not ckpt:
+        return []
+    path = resolve_relative(doc, ckpt)
+    if not path.suffix in CHECKPOINT_SUFFIXES:
+        return [doc.problem(("model", "checkpoint"), f"unsupported checkpoint type {path.suffix!r}",
+                            f"use one of {', '.join(CHECKPOINT_SUFFIXES)}")]
+    if not path.is_file():
+        return [doc.problem(("model", "checkpoint"), f"checkpoint file not found: {path}",
+                            "paths are relative to the recipe file")]
+    return []
+
+
+@check
+def _convert_target(doc, data):
+    problems = []
+    fmt = data["convert"]["format"]
+    target = float(data["ios"]["deployment_target"])
+    if fmt == "mlprogram" and target < 15:
+        problems.append(doc.problem(("ios", "deployment_target"),
+                                    f"ML Program needs iOS 15 or later, got {data['ios']['deployment_target']}",
+                                    "raise ios.deployment_target or use convert.format: neuralnetwork"))
+    if fmt == "neuralnetwork" and data["convert"]["fp32_op_types"]:
+        problems.append(doc.problem(("convert", "fp32_op_types"),
+                                    "fp32_op_types applies to fp16 ML Programs only"))
+    return problems
+
+
+@check
+def _custom_ops(doc, data):
+    problems = []
+    fmt = data["convert"]["format"]
+    for i, op in enumerate(data.get("custom_ops", [])):
+        at = ("custom_ops", i)
+        if op["coreml"]["mapping"] == "custom_layer" and fmt != "neuralnetwork":
+            problems.append(doc.problem(
+                (*at, "coreml", "mapping"),
+                "a Core ML custom layer needs the NeuralNetwork format (ML Program has no custom layers)",
+                "either set convert.format: neuralnetwork, or use coreml.mapping: inline to expand the op into Core ML ops",
+            ))
+        problems += _function_problems(doc, (*at, "onnx", "function"), op["onnx"], data["export"]["opset"])
+    return problems
+
+
+def _function_problems(doc, at, onnx_spec, opset) -> list[Problem]:
+    import onnx.parser
+
+    try:
+        fn = onnx.parser.parse_function(function_text(onnx_spec, opset))
+    except Exception as exc:  # onnx's parser raises a bare ParseError type
+        return [doc.problem(at, f"the ONNX function does not parse: {str(exc).strip()}",
+                            "write it in ONNX text syntax, e.g. `CustomSquare (x) => (y) { y = Mul(x, x) }`")]
+    if fn.name != onnx_spec["op_type"]:
+        return [doc.problem(at, f"the function is named {fn.name!r} but onnx.op_type is {onnx_spec['op_type']!r}")]
+    return []
+
+
+def function_text(onnx_spec: dict, opset: int) -> str:
+    """The function's text with its header: the recipe may leave out `<domain: ...>`."""
+    text = onnx_spec["function"].strip()
+    if text.startswith("<"):
+        return text
+    return f'<domain: "{onnx_spec["domain"]}", opset_import: ["": {opset}]>\n{text}'
+
+
+@check
+def _ios(doc, data):
+    ios = data["ios"]
+    if ios["wrapper"] != "none" and "class_name" not in ios:
+        return [doc.problem(("ios",), f"ios.wrapper {ios['wrapper']!r} needs ios.class_name (the Swift class name)")]
+    return []
+
+
+def resolve_relative(doc: YamlDocument, path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (Path(doc.file).resolve().parent / p)
+
+
+def semantic_problems(doc: YamlDocument, data: dict) -> list[Problem]:
+    problems = []
+    for fn in CHECKS:
+        problems.extend(fn(doc, data))
+    return problems

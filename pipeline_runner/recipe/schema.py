@@ -1,0 +1,123 @@
+"""Check a recipe against schemas/recipe.schema.json and fill in the schema's defaults.
+
+jsonschema does the checking; this module turns its errors into located,
+actionable problems (all of them at once) and applies the ``default`` values the
+schema declares, so defaults live in one place: the schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline_runner.errors import Problem
+from pipeline_runner.recipe.yaml_source import YamlDocument
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json"
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    schema = load_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def schema_problems(doc: YamlDocument) -> list[Problem]:
+    """Every schema violation of ``doc``, located and explained, in file order."""
+    problems = []
+    for error in _validator().iter_errors(doc.data):
+        problems.extend(_explain(doc, error))
+    problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.yaml_path))
+    return problems
+
+
+def _explain(doc: YamlDocument, error) -> list[Problem]:
+    path = tuple(error.absolute_path)
+    validator = error.validator
+    if validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        out = []
+        for key in error.instance:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+            out.append(doc.problem((*path, key), f"unknown key {key!r}", hint, key=True))
+        if out:
+            return out
+    if validator == "required":
+        return [doc.problem(path, error.message, "add it (see schemas/recipe.schema.json)")]
+    if validator == "enum":
+        allowed = ", ".join(repr(v) for v in error.validator_value)
+        close = difflib.get_close_matches(str(error.instance), [str(v) for v in error.validator_value], n=1)
+        hint = f"did you mean {close[0]!r}?" if close else None
+        return [doc.problem(path, f"{error.instance!r} is not allowed; expected one of {allowed}", hint)]
+    if validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        got = _json_type(error.instance)
+        return [doc.problem(path, f"expected {expected}, got {got} {error.instance!r}")]
+    if validator in ("oneOf", "anyOf") and error.context:
+        best = min(error.context, key=lambda e: len(e.absolute_path))
+        return _explain(doc, best)
+    return [doc.problem(path, error.message)]
+
+
+def _json_type(value) -> str:
+    for name, types in (("boolean", bool), ("integer", int), ("number", float), ("string", str),
+                        ("array", list), ("object", dict)):
+        if isinstance(value, types):
+            return name
+    return "null" if value is None else type(value).__name__
+
+
+def apply_defaults(data: dict) -> dict:
+    """A copy of valid recipe ``data`` with every schema default filled in.
+
+    Hand-written because jsonschema validates but does not fill defaults; this
+    walks ``properties``/``items``/``$ref`` and the ``then`` branch of ``if``.
+    """
+    schema = load_schema()
+    return _fill(copy.deepcopy(data), schema, schema)
+
+
+def _resolve(node: dict, root: dict) -> dict:
+    while "$ref" in node:
+        ref = node["$ref"]
+        target = root
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
+        extra = {k: v for k, v in node.items() if k != "$ref"}
+        node = {**target, **extra}
+    return node
+
+
+def _fill(value, node: dict, root: dict):
+    node = _resolve(node, root)
+    if isinstance(value, dict):
+        for key, sub in node.get("properties", {}).items():
+            sub_resolved = _resolve(sub, root)
+            if key not in value and "default" in sub_resolved:
+                value[key] = copy.deepcopy(sub_resolved["default"])
+            if key in value:
+                value[key] = _fill(value[key], sub_resolved, root)
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            for key in value:
+                if key not in node.get("properties", {}):
+                    value[key] = _fill(value[key], extra, root)
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        value = [_fill(v, node["items"], root) for v in value]
+    return value

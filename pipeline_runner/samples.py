@@ -1,0 +1,53 @@
+"""Seeded inputs for export and validation, made from a graph's input specs.
+
+Float inputs are standard normal; integer inputs uniform in their ``range``; image
+inputs are random 8-bit RGB pictures, kept as pixels for Core ML's image input and
+normalised with the recipe's ``image`` section for PyTorch and ONNX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Sample:
+    tensors: dict[str, np.ndarray]  # what PyTorch and ONNX Runtime take
+    pixels: dict[str, np.ndarray]  # image inputs as HxWx3 uint8 (what Core ML's image input takes)
+
+
+def normalise(pixels: np.ndarray, image: dict) -> np.ndarray:
+    """HxWx3 uint8 (RGB) → 1x3xHxW float32, as the recipe's image section says."""
+    x = pixels.astype(np.float32)
+    if image["color_layout"] == "BGR":
+        x = x[..., ::-1]
+    x = x * np.float32(image["pixel_scale"])
+    x = (x - np.asarray(image["mean"], np.float32)) / np.asarray(image["std"], np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def make_samples(inputs: list[dict], seed: int, count: int) -> list[Sample]:
+    rng = np.random.default_rng(seed)
+    return [_one(inputs, rng) for _ in range(count)]
+
+
+def _one(inputs: list[dict], rng: np.random.Generator) -> Sample:
+    tensors, pixels = {}, {}
+    for spec in inputs:
+        shape, dtype = tuple(spec["shape"]), np.dtype(spec["dtype"])
+        if "image" in spec:
+            n, _, h, w = shape
+            imgs = [rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8) for _ in range(n)]
+            pixels[spec["name"]] = imgs[0]
+            tensors[spec["name"]] = np.concatenate([normalise(i, spec["image"]) for i in imgs]).astype(dtype)
+        elif dtype.kind in "iu":
+            low, high = spec["range"]
+            tensors[spec["name"]] = rng.integers(int(low), int(high), size=shape).astype(dtype)
+        elif "range" in spec:
+            low, high = spec["range"]
+            tensors[spec["name"]] = rng.uniform(low, high, size=shape).astype(dtype)
+        else:
+            tensors[spec["name"]] = rng.standard_normal(shape).astype(dtype)
+    return Sample(tensors, pixels)

@@ -1,0 +1,36 @@
+"""convert: ONNX → Core ML (.mlpackage or .mlmodel) per graph."""
+
+from __future__ import annotations
+
+from pipeline_runner.engine.stage import Stage, StageContext, StageResult
+from pipeline_runner.stages.export import onnx_artifact
+
+
+def coreml_artifact(recipe, graph: str) -> str:
+    ext = "mlpackage" if recipe.data["convert"]["format"] == "mlprogram" else "mlmodel"
+    return f"coreml/{graph}.{ext}"
+
+
+def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner.convert.coreml import convert_graph
+
+    recipe, graph = ctx.recipe, ctx.graph
+    rel = coreml_artifact(recipe, graph["name"])
+    random_weights = ctx.upstream_info.get("build", {}).get("random_weights", True)
+    info = convert_graph(ctx.existing(onnx_artifact(graph["name"])), ctx.output(rel), recipe, graph,
+                         ctx.key, random_weights)
+    for note in info["notes"]:
+        ctx.log(note)
+    return StageResult([rel], info=info, notes=info["notes"])
+
+
+STAGE = Stage(
+    name="convert",
+    version=1,
+    run=run,
+    per_graph=True,
+    needs=("export",),
+    reads=("graph", "convert", "ios.deployment_target", "custom_ops"),
+    tools=("onnx", "onnx2coreml", "coremltools"),
+    code=("pipeline_runner.convert", "pipeline_runner.customops"),
+)

@@ -1,0 +1,37 @@
+"""export: one ONNX model per graph, fully checked, with shapes inferred and an op histogram."""
+
+from __future__ import annotations
+
+from pipeline_runner.engine.stage import Stage, StageContext, StageResult
+from pipeline_runner.stages.build import WEIGHTS
+
+
+def onnx_artifact(graph: str) -> str:
+    return f"onnx/{graph}.onnx"
+
+
+def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner.export.onnx_export import export_graph
+    from pipeline_runner.models.instantiate import entry_module, load_built_model, prepare_for_export
+    from pipeline_runner.samples import make_samples
+
+    recipe, graph = ctx.recipe, ctx.graph
+    model = load_built_model(recipe, ctx.existing(WEIGHTS))
+    module = prepare_for_export(recipe, entry_module(recipe, model, graph))
+    dummy = make_samples(graph["inputs"], recipe.data["validate"]["seed"], 1)[0].tensors
+    rel = onnx_artifact(graph["name"])
+    info = export_graph(module, graph, recipe.data["export"], recipe.data["custom_ops"], dummy, ctx.output(rel))
+    ctx.log(f"{info['nodes']} nodes, opset {info['opset']}")
+    return StageResult([rel], info=info)
+
+
+STAGE = Stage(
+    name="export",
+    version=1,
+    run=run,
+    per_graph=True,
+    needs=("build",),
+    reads=("graph", "export", "custom_ops", "validate.seed"),
+    tools=("torch", "onnx", "onnxscript"),
+    code=("pipeline_runner.export", "pipeline_runner.models", "pipeline_runner.customops", "pipeline_runner.samples"),
+)

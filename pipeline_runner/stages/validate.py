@@ -1,0 +1,82 @@
+"""validate: PyTorch vs ONNX Runtime vs Core ML on the same seeded samples, per graph.
+
+Writes validation/<graph>.json (the runner gathers them into validation.json) and
+fails the run when an output is outside the recipe's tolerances.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+
+from pipeline_runner.engine.stage import Stage, StageContext, StageResult
+from pipeline_runner.stages.build import WEIGHTS
+from pipeline_runner.stages.convert import coreml_artifact
+from pipeline_runner.stages.export import onnx_artifact
+
+
+def report_artifact(graph: str) -> str:
+    return f"validation/{graph}.json"
+
+
+def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner.models.instantiate import entry_module, load_built_model
+    from pipeline_runner.samples import make_samples
+    from pipeline_runner.validate.coreml_numerics import coreml_numerics
+    from pipeline_runner.validate.gates import gate
+    from pipeline_runner.validate.metrics import compare_arrays
+    from pipeline_runner.validate.onnx_check import onnx_outputs, stack, torch_outputs
+    from pipeline_runner.validate.structure import check_structure
+
+    recipe, graph = ctx.recipe, ctx.graph
+    cfg = recipe.data["validate"]
+    samples = make_samples(graph["inputs"], cfg["seed"], cfg["samples"])
+    model = load_built_model(recipe, ctx.existing(WEIGHTS))
+    expected = torch_outputs(entry_module(recipe, model, graph), graph, samples)
+    actual = onnx_outputs(ctx.existing(onnx_artifact(graph["name"])), graph, samples)
+
+    failures: list[str] = []
+    onnx_report = {}
+    for out in graph["outputs"]:
+        metrics = compare_arrays(stack(actual, out["name"]), stack(expected, out["name"]))
+        problems = gate(out["name"], metrics, cfg["tolerances"]["onnx"], out["kind"], "ONNX Runtime vs PyTorch:")
+        onnx_report[out["name"]] = {**metrics, "passed": not problems}
+        failures += problems
+
+    coreml_path = ctx.existing(coreml_artifact(recipe, graph["name"]))
+    structure, problems = check_structure(coreml_path, graph, recipe)
+    failures += [f"Core ML structure: {p}" for p in problems]
+    coreml_report, problems = coreml_numerics(coreml_path, recipe, graph, samples, expected)
+    failures += problems
+
+    report = {
+        "graph": graph["name"],
+        "samples": cfg["samples"],
+        "seed": cfg["seed"],
+        "platform": f"{platform.system()} {platform.machine()}",
+        "checks": {
+            "onnx_vs_pytorch": {"ran": True, "where": "onnxruntime CPU", "tolerance": cfg["tolerances"]["onnx"],
+                                "outputs": onnx_report},
+            "coreml_structure": {"ran": True, **structure},
+            **coreml_report,
+        },
+        "failures": failures,
+        "passed": not failures,
+    }
+    rel = report_artifact(graph["name"])
+    ctx.output(rel).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    worst = max((m["max_abs_error"] for m in onnx_report.values()), default=0.0)
+    ctx.log(f"ONNX vs PyTorch max abs error {worst:.2e}; " + ("passed" if not failures else f"{len(failures)} failures"))
+    return StageResult([rel], info={"passed": not failures, "onnx_max_abs_error": worst}, failures=failures)
+
+
+STAGE = Stage(
+    name="validate",
+    version=1,
+    run=run,
+    per_graph=True,
+    needs=("build", "export", "convert"),
+    reads=("graph", "validate", "convert.format", "convert.precision", "custom_ops", "ios.deployment_target"),
+    tools=("torch", "onnxruntime", "coremltools", "numpy"),
+    code=("pipeline_runner.validate", "pipeline_runner.samples"),
+)

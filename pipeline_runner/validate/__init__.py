@@ -1,0 +1,1 @@
+"""Validation: PyTorch vs ONNX Runtime vs Core ML, and the structure of saved models."""

@@ -1,0 +1,40 @@
+"""PyTorch vs ONNX Runtime on the same seeded samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+    import torch
+
+    names = [i["name"] for i in graph["inputs"]]
+    out_names = [o["name"] for o in graph["outputs"]]
+    results = []
+    with torch.no_grad():
+        for s in samples:
+            out = module(*(torch.from_numpy(s.tensors[n]) for n in names))
+            outs = out if isinstance(out, (tuple, list)) else (out,)
+            results.append({n: o.detach().float().numpy() for n, o in zip(out_names, outs, strict=True)})
+    return results
+
+
+def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    out_names = [o["name"] for o in graph["outputs"]]
+    results = []
+    for s in samples:
+        values = session.run(out_names, {i["name"]: s.tensors[i["name"]] for i in graph["inputs"]})
+        results.append({n: np.asarray(v, dtype=np.float32) for n, v in zip(out_names, values, strict=True)})
+    return results
+
+
+def stack(per_sample: list[dict[str, np.ndarray]], name: str) -> np.ndarray:
+    """One output over all samples, concatenated on the batch axis, for metrics."""
+    return np.concatenate([np.atleast_1d(s[name]) for s in per_sample], axis=0)
