@@ -1,0 +1,362 @@
+"""Swift ``MLCustomLayer`` classes generated from a custom op's ONNX function body.
+
+``generate_custom_layer`` parses the recipe's ONNX function text, compiles the body
+with :mod:`pipeline_runner.swift.elementwise` and renders one Swift file holding:
+
+* a typed error enum ``<ClassName>Error``;
+* ``@objc(<ClassName>) final class <ClassName>: NSObject, MLCustomLayer`` whose CPU
+  ``evaluate`` loops over Float32/Float16 memory and whose GPU ``encode`` dispatches a
+  Metal kernel generated from the same IR.
+
+Bodies outside the element-wise subset produce a stub whose ``evaluate``/``encode``
+throw, with ``needs_hand_written=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from pipeline_runner.swift import elementwise as ew
+from pipeline_runner.swift.templates import custom_layer as tpl
+from pipeline_runner.swift.templates import doc_comment, render, swift_string_literal
+
+
+@dataclass(frozen=True)
+class GeneratedCustomLayer:
+    filename: str  # "<ClassName>.swift"
+    source: str
+    needs_hand_written: bool
+    reason: str | None  # why the layer must be written by hand (None when generated)
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    key: str  # name in the Core ML layer's parameter dictionary
+    ident: str  # Swift identifier
+    swift_type: str  # Float, Int, Bool or String
+    default: object  # Python default, or None when required
+    used_by_body: bool
+
+
+_SWIFT_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def generate_custom_layer(
+    function_text: str, class_name: str, parameters: dict, description: str
+) -> GeneratedCustomLayer:
+    """Generate ``<class_name>.swift`` for a Core ML custom layer from ONNX function text.
+
+    ``parameters`` maps layer parameter names to typed defaults (float, int, bool or
+    str). Function attributes the body references (``Constant <value_float: float =
+    @alpha>``) become ``Float`` parameters; their default comes from ``parameters``,
+    else from the function's attribute default, else the parameter is required.
+
+    Raises ``ValueError`` for an invalid class name, unparsable function text or a
+    parameter default of an unsupported type.
+    """
+    from onnx import parser, printer
+
+    if not _SWIFT_IDENT.match(class_name):
+        raise ValueError(f"class_name {class_name!r} is not a Swift identifier")
+    try:
+        function = parser.parse_function(function_text)
+    except Exception as exc:  # onnx raises its own ParseError
+        raise ValueError(f"{class_name}: cannot parse the ONNX function text: {exc}") from exc
+
+    context = _Context(
+        class_name=class_name,
+        function_ref=f"{function.domain}::{function.name}" if function.domain else function.name,
+        description=description,
+        body_text=printer.to_text(function),
+        input_count=len(function.input),
+        output_count=len(function.output),
+    )
+    try:
+        program = ew.compile_function(function)
+    except ew.UnsupportedBody as exc:
+        what = f"uses {', '.join(exc.ops)}" if exc.ops else f"is not element-wise ({exc})"
+        reason = (
+            f"{class_name}: the ONNX body {what}, which the generator cannot translate; "
+            "write evaluate(inputs:outputs:) by hand"
+        )
+        params = _parameters(parameters, body_params=(), attribute_defaults={})
+        source = _render_stub(context, params, reason)
+        return GeneratedCustomLayer(f"{class_name}.swift", source, True, reason)
+
+    params = _parameters(parameters, program.params, program.attribute_defaults)
+    source = _render_generated(context, program, params)
+    return GeneratedCustomLayer(f"{class_name}.swift", source, False, None)
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _swift_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "Bool"
+    if isinstance(value, int):
+        return "Int"
+    if isinstance(value, float):
+        return "Float"
+    if isinstance(value, str):
+        return "String"
+    raise ValueError(f"layer parameter default {value!r} must be a float, int, bool or string")
+
+
+def _parameters(
+    declared: dict, body_params: tuple[str, ...], attribute_defaults: dict[str, float]
+) -> list[_Parameter]:
+    namer = ew.Namer()
+    result: list[_Parameter] = []
+    for key, default in declared.items():
+        used = key in body_params
+        if used and (isinstance(default, bool) or not isinstance(default, (int, float))):
+            raise ValueError(f"parameter {key!r} feeds the ONNX body, so its default must be a number")
+        swift_type = "Float" if used else _swift_type(default)
+        result.append(_Parameter(str(key), namer.fresh(str(key), "parameter"), swift_type, default, used))
+    for key in body_params:
+        if key not in declared:
+            default = attribute_defaults.get(key)
+            result.append(_Parameter(key, namer.fresh(key, "parameter"), "Float", default, True))
+    return result
+
+
+def _swift_literal(value: object, swift_type: str) -> str:
+    if swift_type == "String":
+        return swift_string_literal(str(value))
+    if swift_type == "Bool":
+        return "true" if value else "false"
+    if swift_type == "Int":
+        return str(int(value))  # type: ignore[arg-type]
+    return ew.float_literal(float(value), "swift")  # type: ignore[arg-type]
+
+
+def _parameter_properties(params: list[_Parameter]) -> str:
+    lines = []
+    for p in params:
+        default = "required" if p.default is None else f"default {json.dumps(p.default)}"
+        role = "used by the ONNX body" if p.used_by_body else "declared by the recipe"
+        lines.append(f"/// Layer parameter `{p.key}` ({role}; {default}).")
+        lines.append(f"let {p.ident}: {p.swift_type}")
+    return "\n".join(lines)
+
+
+def _parameter_reads(params: list[_Parameter], class_name: str) -> str:
+    lines = []
+    for p in params:
+        reader = f"Self.{p.swift_type.lower()}Parameter(parameters, {swift_string_literal(p.key)})"
+        if p.default is None:
+            lines += [
+                f"guard let {p.ident} = {reader} else {{",
+                f"    throw {class_name}Error.missingParameter({swift_string_literal(p.key)})",
+                "}",
+                f"self.{p.ident} = {p.ident}",
+            ]
+        else:
+            lines.append(f"self.{p.ident} = {reader} ?? {_swift_literal(p.default, p.swift_type)}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class _Context:
+    class_name: str
+    function_ref: str
+    description: str
+    body_text: str
+    input_count: int
+    output_count: int
+
+
+def _class_doc(context: _Context, params: list[_Parameter], notes: list[str]) -> str:
+    parts = [context.description.strip() or f"Core ML custom layer for `{context.function_ref}`.", ""]
+    parts += [f"Core ML custom layer for the ONNX function `{context.function_ref}`:", "", "```"]
+    parts += context.body_text.strip().splitlines()
+    parts += ["```", ""]
+    parts += notes
+    if params:
+        parts += ["", "Layer parameters: " + ", ".join(f"`{p.key}`" for p in params) + "."]
+    return doc_comment("\n".join(parts))
+
+
+def _common_values(context: _Context, params: list[_Parameter]) -> dict[str, str]:
+    return {
+        "class_name": context.class_name,
+        "input_count": str(context.input_count),
+        "output_count": str(context.output_count),
+        "parameter_properties": _parameter_properties(params),
+        "parameter_reads": _parameter_reads(params, context.class_name),
+        "parameter_readers": tpl.PARAMETER_READERS,
+    }
+
+
+def _header(context: _Context) -> str:
+    return render(
+        tpl.HEADER,
+        filename=f"{context.class_name}.swift",
+        function_ref=context.function_ref,
+        class_name=context.class_name,
+    )
+
+
+def _render_stub(context: _Context, params: list[_Parameter], reason: str) -> str:
+    notes = [
+        "- Warning: not generated: " + reason.split(": ", 1)[1] + ".",
+        "- `outputShapes`, `evaluate` and `encode` throw until they are written by hand.",
+    ]
+    body = render(
+        tpl.STUB_CLASS,
+        class_doc=_class_doc(context, params, notes),
+        message_literal=swift_string_literal(reason),
+        **_common_values(context, params),
+    )
+    return _header(context) + "\n" + body
+
+
+def _render_generated(context: _Context, program: ew.ElementwiseProgram, params: list[_Parameter]) -> str:
+    namer = ew.Namer()
+    for p in params:  # parameters keep their property names inside the loop and kernel
+        namer.fresh(p.ident)
+    param_ident = {p.key: p.ident for p in params}
+    input_idents = [namer.fresh(name, "input") for name in program.input_names]
+    input_ptrs = [namer.fresh(f"{name}Data", "inputData") for name in input_idents]
+    output_ptrs = [namer.fresh(f"{name}Data", "outputData") for name in program.output_names]
+    input_textures = [namer.fresh(f"{name}Texture", "inputTexture") for name in input_idents]
+    output_textures = [namer.fresh(f"{name}Texture", "outputTexture") for name in program.output_names]
+    # Statement names are shared by the Swift and Metal renderings (separate scopes).
+    swift_body = ew.render_body(program, "swift", input_idents, param_ident, _fork(namer))
+    metal_body = ew.render_body(program, "metal", input_idents, param_ident, _fork(namer))
+
+    def cpu_loop(element: str) -> str:
+        if element == "Float" and (vforce := _single_vforce_op(program)):
+            return "\n".join(
+                [
+                    f"// One op that vForce implements directly: {vforce} over the whole buffer.",
+                    f"let {input_ptrs[0]} = inputs[0].dataPointer.bindMemory(to: Float.self, capacity: count)",
+                    f"let {output_ptrs[0]} = outputs[0].dataPointer.bindMemory(to: Float.self, capacity: count)",
+                    "var elementCount = Int32(count)",
+                    f"{vforce}({output_ptrs[0]}, {input_ptrs[0]}, &elementCount)",
+                ]
+            )
+        convert_in = "{}" if element == "Float" else "Float({})"
+        convert_out = "{}" if element == "Float" else "Float16({})"
+        bindings = [
+            f"let {ptr} = inputs[{i}].dataPointer.bindMemory(to: {element}.self, capacity: count)"
+            for i, ptr in enumerate(input_ptrs)
+        ] + [
+            f"let {ptr} = outputs[{i}].dataPointer.bindMemory(to: {element}.self, capacity: count)"
+            for i, ptr in enumerate(output_ptrs)
+        ]
+        loads = [f"let {x} = {convert_in.format(f'{ptr}[index]')}" for x, ptr in zip(input_idents, input_ptrs)]
+        stores = [
+            f"{ptr}[index] = {convert_out.format(expr)}"
+            for ptr, expr in zip(output_ptrs, swift_body.output_expressions)
+        ]
+        return render(
+            tpl.CPU_LOOP,
+            pointer_bindings="\n".join(bindings),
+            loads="\n".join(loads),
+            statements="\n".join(swift_body.statements),
+            stores="\n".join(stores),
+        )
+
+    kernel_name = f"{context.class_name}Kernel"
+    metal_source = _metal_source(
+        context, program, kernel_name, param_ident, input_idents, input_textures, output_textures, metal_body
+    )
+    used_params = [p for p in params if p.key in program.params]
+    if program.params:  # same order as `parameters[i]` in the kernel
+        values = ", ".join(param_ident[key] for key in program.params)
+        set_bytes = "\n".join(
+            [
+                f"var parameterValues: [Float] = [{values}]",
+                "encoder.setBytes(&parameterValues, length: MemoryLayout<Float>.stride * parameterValues.count, index: 0)",
+            ]
+        )
+    else:
+        set_bytes = "// The ONNX body reads no parameters: no parameter buffer."
+    notes = [
+        "- CPU: `evaluate(inputs:outputs:)` runs a typed loop over Float32 (or, on arm64, Float16) memory.",
+        "- GPU: `encode(commandBuffer:inputs:outputs:)` runs a Metal kernel generated from the same expression.",
+        "- All inputs must have the same shape; every output has that shape (no broadcasting).",
+    ]
+    body = render(
+        tpl.GENERATED_CLASS,
+        class_doc=_class_doc(context, params, notes),
+        kernel_name=kernel_name,
+        metal_source=metal_source,
+        parameter_locals="\n".join(f"let {p.ident} = self.{p.ident}" for p in used_params),
+        float32_body=cpu_loop("Float"),
+        float16_body=cpu_loop("Float16"),
+        set_parameter_bytes=set_bytes,
+        shape_checks=render(tpl.SHAPE_CHECKS, class_name=context.class_name),
+        **_common_values(context, params),
+    )
+    return _header(context) + "\n" + body
+
+
+_VFORCE = {"Exp": "vvexpf", "Log": "vvlogf", "Sqrt": "vvsqrtf", "Tanh": "vvtanhf"}
+
+
+def _single_vforce_op(program: ew.ElementwiseProgram) -> str | None:
+    """The vForce function when the body is one unary op on input 0 with one output."""
+    applies = [n for n in program.nodes if isinstance(n, ew.Apply)]
+    if len(program.input_names) != 1 or len(program.outputs) != 1 or len(applies) != 1:
+        return None
+    (node,) = applies
+    output = program.nodes[program.outputs[0]]
+    if output is not node or node.op not in _VFORCE or not isinstance(program.nodes[node.args[0]], ew.InputRef):
+        return None
+    return _VFORCE[node.op]
+
+
+def _fork(namer: ew.Namer) -> ew.Namer:
+    copy = ew.Namer()
+    copy._used = set(namer._used)  # noqa: SLF001 - same module family, deliberate
+    return copy
+
+
+def _metal_source(
+    context: _Context,
+    program: ew.ElementwiseProgram,
+    kernel_name: str,
+    param_ident: dict[str, str],
+    input_idents: list[str],
+    input_textures: list[str],
+    output_textures: list[str],
+    body: ew.RenderedBody,
+) -> str:
+    arguments = [
+        f"texture2d_array<half, access::read> {name} [[texture({i})]],"
+        for i, name in enumerate(input_textures)
+    ] + [
+        f"texture2d_array<half, access::write> {name} [[texture({len(input_textures) + i})]],"
+        for i, name in enumerate(output_textures)
+    ]
+    if program.params:
+        arguments.append("constant float *parameters [[buffer(0)]],")
+    parameter_locals = [
+        f"const float {param_ident[key]} = parameters[{i}];" for i, key in enumerate(program.params)
+    ]
+    loads = [
+        f"const float4 {x} = float4({tex}.read(gid.xy, gid.z));" for x, tex in zip(input_idents, input_textures)
+    ]
+    stores = [
+        f"{tex}.write(half4({expr}), gid.xy, gid.z);" for tex, expr in zip(output_textures, body.output_expressions)
+    ]
+    source = render(
+        tpl.METAL_KERNEL,
+        function_ref=context.function_ref,
+        kernel_name=kernel_name,
+        arguments="\n".join(arguments),
+        first_output=output_textures[0],
+        parameter_locals="\n".join(parameter_locals),
+        loads="\n".join(loads),
+        statements="\n".join(body.statements),
+        stores="\n".join(stores),
+    )
+    return "\n".join(f"    {line}" if line.strip() else "" for line in source.splitlines())
