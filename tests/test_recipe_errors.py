@@ -1,0 +1,111 @@
+"""Invalid recipes: every problem reported at once, located (file:line:column, YAML path), exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pipeline_runner.errors import RecipeError
+from pipeline_runner.recipe import load_recipe
+from tests.conftest import REPO, TINY_VIT
+
+
+def problems_of(path):
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    return info.value.problems
+
+
+def test_misspelled_key_names_line_column_and_suggestion(write_recipe):
+    path = write_recipe(TINY_VIT.replace("  precision: fp32", "  precsion: fp32"))
+    [p] = problems_of(path)
+    assert p.yaml_path == "convert.precsion"
+    assert (p.line, p.column) == (TINY_VIT.splitlines().index("  precision: fp32") + 1, 3)
+    assert "unknown key 'precsion'" in p.message
+    assert p.hint == "did you mean 'precision'?"
+    assert str(p).startswith(f"{path}:{p.line}:3: convert.precsion:")
+
+
+def test_all_problems_at_once_in_file_order(write_recipe):
+    text = (TINY_VIT.replace("opset: 17", "opset: seventeen")
+            .replace("precision: fp32", "precision: fp8")
+            .replace("samples: 2", "samples: 2\n  colour: red"))
+    problems = problems_of(write_recipe(text))
+    assert [p.yaml_path for p in problems] == ["export.opset", "convert.precision", "validate.colour"]
+    opset, precision, colour = problems
+    assert "expected integer, got string 'seventeen'" in opset.message
+    assert "'fp8' is not allowed; expected one of 'fp16', 'fp32'" in precision.message
+    assert "allowed keys" in colour.hint
+    assert [p.line for p in problems] == sorted(p.line for p in problems)
+
+
+def test_wrong_type_in_list_item_is_located(write_recipe):
+    [p] = problems_of(write_recipe(TINY_VIT.replace("shape: [1, 3, 32, 32]", "shape: [1, 3, 32, x]")))
+    assert p.yaml_path == "inputs[0].shape[3]"
+    assert p.line == TINY_VIT.splitlines().index("    shape: [1, 3, 32, 32]") + 1
+
+
+def test_yaml_syntax_error_points_at_line(write_recipe):
+    [p] = problems_of(write_recipe(TINY_VIT.replace("  opset: 17", "  opset: [17")))
+    assert "YAML syntax error" in p.message
+    assert p.line is not None and p.line >= TINY_VIT.splitlines().index("  opset: 17") + 1
+
+
+def test_duplicate_key_is_an_error(write_recipe):
+    [p] = problems_of(write_recipe(TINY_VIT + "export:\n  opset: 18\n"))
+    assert "duplicate key 'export'" in p.message
+
+
+def test_missing_required_and_unknown_source(write_recipe):
+    problems = problems_of(write_recipe(TINY_VIT.replace("source: builtin", "source: biultin")))
+    assert problems[0].yaml_path == "model.source"
+    assert problems[0].hint == "did you mean 'builtin'?"
+    problems = problems_of(write_recipe("name: x\nmodel: {source: builtin}\ninputs: []\n"))
+    assert any("'architecture' is a required property" in p.message for p in problems)
+
+
+def test_semantic_checks(write_recipe, tmp_path):
+    text = TINY_VIT.replace("dynamic_axes: {0: batch}", "dynamic_axes: {4: batch}") + "ios:\n  deployment_target: '13'\n"
+    problems = problems_of(write_recipe(text))
+    messages = {p.yaml_path: p.message for p in problems}
+    assert "outside the input's rank 4" in messages["inputs[0].dynamic_axes.4"]
+    assert "ML Program needs iOS 15 or later" in messages["ios.deployment_target"]
+    ckpt = TINY_VIT.replace("  params:", "  checkpoint: missing.safetensors\n  params:")
+    [p] = problems_of(write_recipe(ckpt))
+    assert p.yaml_path == "model.checkpoint" and "not found" in p.message
+
+
+def test_integer_inputs_need_a_range(write_recipe):
+    text = TINY_VIT.replace("    dynamic_axes: {0: batch}", "    dtype: int32")
+    [p] = problems_of(write_recipe(text))
+    assert p.yaml_path == "inputs[0]" and "range" in p.message
+
+
+def test_defaults_come_from_the_schema(write_recipe):
+    recipe = load_recipe(write_recipe(TINY_VIT))
+    assert recipe.data["convert"]["format"] == "mlprogram"
+    assert recipe.data["export"]["exporter"] == "torchscript"
+    assert recipe.data["validate"]["tolerances"]["onnx"]["max_abs"] == 1e-4
+    assert recipe.data["inputs"][0]["dtype"] == "float32"
+
+
+def test_cli_exit_code_2_and_nothing_built(write_recipe, run_cli, tmp_path):
+    path = write_recipe(TINY_VIT.replace("precision: fp32", "precision: fp64"))
+    code, out, err = run_cli(path)
+    assert code == 2
+    assert "convert.precision" in err and f"{path}:" in err
+    assert not (tmp_path / "build").exists()
+    code, out, err = run_cli("check", path, "--json", build=False)
+    assert code == 2 and '"yaml_path": "convert.precision"' in out
+
+
+def test_check_is_fast_and_imports_no_ml_library():
+    code = (
+        "import sys; from pipeline_runner.cli import main; rc = main(['check', 'pipelines']); "
+        "heavy = [m for m in ('torch', 'coremltools', 'onnxruntime', 'onnx2coreml') if m in sys.modules]; "
+        "print(rc, heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
