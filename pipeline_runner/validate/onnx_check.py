@@ -38,3 +38,16 @@ def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.nda
 def stack(per_sample: list[dict[str, np.ndarray]], name: str) -> np.ndarray:
     """One output over all samples, concatenated on the batch axis, for metrics."""
     return np.concatenate([np.atleast_1d(s[name]) for s in per_sample], axis=0)
+
+
+def resized_inputs(graph: dict) -> list[dict] | None:
+    """The graph's input specs with every dynamic axis doubled (None: no dynamic axes)."""
+    if not any(i["dynamic_axes"] for i in graph["inputs"]):
+        return None
+    resized = []
+    for spec in graph["inputs"]:
+        shape = list(spec["shape"])
+        for axis in spec["dynamic_axes"]:
+            shape[int(axis)] *= 2
+        resized.append({**spec, "shape": shape})
+    return resized
