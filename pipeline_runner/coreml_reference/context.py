@@ -1,0 +1,65 @@
+"""What an op implementation sees: its resolved inputs, its name and declared output types."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import CoreMLReferenceError
+from .program import Op, TensorType
+
+_MISSING = object()
+
+
+class OpContext:
+    __slots__ = ("op", "values")
+
+    def __init__(self, op: Op, values: dict[str, list]):
+        self.op = op
+        self.values = values
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    @property
+    def type(self) -> str:
+        return self.op.type
+
+    def has(self, key: str) -> bool:
+        return key in self.values
+
+    def __getitem__(self, key: str):
+        """A required single-valued input."""
+        if key not in self.values:
+            raise CoreMLReferenceError(f"{self.type} op {self.name!r}: required input {key!r} missing")
+        return self.values[key][0]
+
+    def get(self, key: str, default=None):
+        return self.values[key][0] if key in self.values else default
+
+    def list(self, key: str) -> list:
+        """A variadic (tuple) input, e.g. concat's ``values``."""
+        return list(self.values.get(key, []))
+
+    def scalar(self, key: str, default=_MISSING):
+        if key not in self.values:
+            if default is _MISSING:
+                return self[key]
+            return default
+        v = self.values[key][0]
+        return v.item() if isinstance(v, np.ndarray) else v
+
+    def ints(self, key: str, default=None) -> list[int] | None:
+        if key not in self.values:
+            return default
+        return [int(i) for i in np.asarray(self.values[key][0]).reshape(-1)]
+
+    def out_type(self, i: int = 0) -> TensorType:
+        return self.op.outputs[i][1]
+
+    def out_np_dtype(self, i: int = 0):
+        t = self.out_type(i)
+        return t.np_dtype if isinstance(t, TensorType) else None
+
+    def fail(self, message: str) -> CoreMLReferenceError:
+        return CoreMLReferenceError(f"{self.type} op {self.name!r}: {message}")

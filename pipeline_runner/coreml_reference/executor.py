@@ -1,0 +1,122 @@
+"""Runs a parsed ML Program op by op on NumPy arrays.
+
+Precision model: every op computes in fp32 (fp16 inputs are exact in fp32) and its
+results are then cast to the dtype the program declares for them. An fp16 output is
+rounded to fp16 there and then — overflow becomes inf, precision is lost — at the same
+op boundaries as on device. ``fp32=True`` runs the same program with every fp16 value
+kept in fp32 instead, to localise where fp16 hurts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .context import OpContext
+from .errors import CoreMLReferenceError, InputError, OpExecutionError, UnsupportedOpError
+from .program import Block, Op, Program, TensorType
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    name: str
+    type: str
+    dtypes: tuple[str, ...]  # declared output dtypes ("fp16", "fp32", ...)
+    outputs: tuple  # output values, in the declared dtype
+
+
+def conform(value, t, fp32: bool, op: Op | None = None):
+    """Casts an op result to its declared type (fp16 rounding happens here). Values are kept
+    as fp32 arrays for fp16 tensors so consumers don't re-convert them."""
+    if not isinstance(t, TensorType) or t.dtype == "string":
+        return value
+    arr = np.asarray(value)
+    if t.dtype == "fp16":
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = arr.astype(np.float32) if fp32 else arr.astype(np.float16).astype(np.float32)
+    elif arr.dtype != t.np_dtype:
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = arr.astype(t.np_dtype)
+    if t.shape is not None and None not in t.shape and arr.shape != t.shape:
+        where = f"{op.type} op {op.name!r}" if op else "value"
+        raise CoreMLReferenceError(f"{where}: produced shape {arr.shape}, program declares {t.shape}")
+    return arr
+
+
+def _declared(value, t):
+    """A stored value in its declared dtype (fp16 tensors are held as fp32 internally)."""
+    if isinstance(t, TensorType) and t.dtype == "fp16" and isinstance(value, np.ndarray):
+        return value.astype(np.float16)
+    return value
+
+
+class MilExecutor:
+    def __init__(self, program: Program, registry: dict):
+        self.program = program
+        self.registry = registry
+        missing: dict[str, list[str]] = {}
+        for op in program.all_ops():
+            if op.type not in registry:
+                missing.setdefault(op.type, []).append(op.name)
+        if missing:
+            raise UnsupportedOpError(missing)
+        self._const_cache: dict[tuple[str, bool], object] = {}
+
+    def op_types(self) -> set[str]:
+        return {op.type for op in self.program.all_ops()}
+
+    def run(self, feeds: dict, *, fp32: bool = False, trace: list | None = None) -> dict:
+        env: dict[str, object] = {}
+        for name, t in self.program.inputs.items():
+            if name not in feeds:
+                raise InputError(f"missing input {name!r} (program inputs: {sorted(self.program.inputs)})")
+            arr = np.asarray(feeds[name])
+            if t.shape is not None and None not in t.shape and arr.shape != t.shape:
+                if arr.size != int(np.prod(t.shape)):
+                    raise InputError(f"input {name!r}: shape {arr.shape}, model expects {t.shape}")
+                arr = arr.reshape(t.shape)
+            env[name] = conform(arr, t, fp32)
+        self._run_block(self.program.block, env, fp32, trace)
+        outs = {}
+        for name in self.program.block.outputs:
+            outs[name] = _declared(env[name], self._types.get(name)) if not fp32 else env[name]
+        return outs
+
+    @property
+    def _types(self) -> dict:
+        if not hasattr(self, "_type_map"):
+            self._type_map = {n: t for op in self.program.all_ops() for n, t in op.outputs}
+            self._type_map.update(self.program.inputs)
+        return self._type_map
+
+    def _const(self, op: Op, fp32: bool):
+        key = (op.name, fp32)
+        if key not in self._const_cache:
+            self._const_cache[key] = conform(op.inputs["val"][0].value, op.outputs[0][1], fp32, op)
+        return self._const_cache[key]
+
+    def _run_block(self, block: Block, env: dict, fp32: bool, trace: list | None):
+        for op in block.ops:
+            if op.type == "const":
+                env[op.outputs[0][0]] = self._const(op, fp32)
+                continue
+            values = {k: [env[a.name] if a.name is not None else a.value for a in args] for k, args in op.inputs.items()}
+            try:
+                result = self.registry[op.type](OpContext(op, values))
+            except CoreMLReferenceError:
+                raise
+            except Exception as exc:
+                raise OpExecutionError(op.type, op.name, exc) from exc
+            results = (result,) if len(op.outputs) == 1 else tuple(result)
+            if len(results) != len(op.outputs):
+                raise CoreMLReferenceError(f"{op.type} op {op.name!r}: {len(results)} results for {len(op.outputs)} outputs")
+            conformed = []
+            for (name, t), r in zip(op.outputs, results):
+                env[name] = conform(r, t, fp32, op)
+                conformed.append(env[name])
+            if trace is not None and not op.type.startswith("constexpr_"):
+                dtypes = tuple(("fp32" if fp32 and t.dtype == "fp16" else t.dtype) if isinstance(t, TensorType)
+                               else t.kind for _, t in op.outputs)
+                outs = tuple(v if fp32 else _declared(v, t) for v, (_, t) in zip(conformed, op.outputs))
+                trace.append(TraceEntry(op.name, op.type, dtypes, outs))

@@ -1,0 +1,156 @@
+"""ReferenceModel: a saved Core ML model (.mlpackage ML Program or .mlmodel NeuralNetwork) run with NumPy."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .errors import CoreMLReferenceError, InputError
+from .image import apply_nn_preprocessing, image_to_tensor
+
+_ARRAY_DTYPES = {65568: np.float32, 65600: np.float64, 131104: np.int32, 131080: np.int8, 65552: np.float16}
+
+
+def read_spec(path: str):
+    """(Model protobuf, weights directory or None) for a .mlpackage directory or a .mlmodel file."""
+    from coremltools.proto import Model_pb2
+
+    path = os.fspath(path)
+    weights_dir = None
+    if os.path.isdir(path):
+        manifest_path = os.path.join(path, "Manifest.json")
+        if not os.path.exists(manifest_path):
+            raise CoreMLReferenceError(f"{path}: not a .mlpackage (no Manifest.json)")
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+        root = manifest["itemInfoEntries"][manifest["rootModelIdentifier"]]
+        spec_path = os.path.join(path, "Data", root["path"])
+        weights_dir = os.path.join(os.path.dirname(spec_path), "weights")
+    elif os.path.isfile(path):
+        spec_path = path
+    else:
+        raise CoreMLReferenceError(f"no such model: {path}")
+    spec = Model_pb2.Model()
+    with open(spec_path, "rb") as f:
+        spec.ParseFromString(f.read())
+    return spec, (weights_dir if weights_dir and os.path.isdir(weights_dir) else None)
+
+
+class ReferenceModel:
+    """Use :func:`load_model`. ``predict`` and ``trace`` take a dict of input name -> array
+    (image inputs: HxWx3 uint8 RGB array or PIL image)."""
+
+    def __init__(self, spec, engine, kind: str, path: str):
+        self.spec = spec
+        self.kind = kind  # "mlprogram" | "neuralnetwork"
+        self.path = path
+        self._engine = engine
+        desc = spec.description
+        self.input_names = [i.name for i in desc.input]
+        self.output_names = [o.name for o in desc.output]
+        self._inputs = {i.name: i.type for i in desc.input}
+        self._outputs = {o.name: o.type for o in desc.output}
+
+    @property
+    def compute_precision(self) -> str:
+        """'fp16', 'fp32' or 'mixed': the float types the program's ops compute in."""
+        return self._engine.compute_precision()
+
+    @property
+    def op_types(self) -> set[str]:
+        return self._engine.op_types()
+
+    def _prepare(self, inputs: dict) -> dict:
+        unknown = set(inputs) - set(self._inputs)
+        if unknown:
+            raise InputError(f"unknown input(s) {sorted(unknown)}; model inputs are {self.input_names}")
+        feeds = {}
+        for name, ftype in self._inputs.items():
+            if name not in inputs:
+                raise InputError(f"missing input {name!r}; model inputs are {self.input_names}")
+            value = inputs[name]
+            if ftype.WhichOneof("Type") == "imageType":
+                tensor = image_to_tensor(name, value, ftype.imageType)
+                feeds[name] = self._engine.preprocess_image(name, tensor, ftype.imageType.colorSpace)
+            else:
+                feeds[name] = np.asarray(value)
+        return feeds
+
+    def _finish(self, raw: dict) -> dict:
+        out = {}
+        for name, ftype in self._outputs.items():
+            if name not in raw:
+                raise CoreMLReferenceError(f"model output {name!r} was not produced by the program")
+            value = raw[name]
+            kind = ftype.WhichOneof("Type")
+            if kind == "multiArrayType" and ftype.multiArrayType.dataType in _ARRAY_DTYPES:
+                with np.errstate(over="ignore"):
+                    value = np.asarray(value).astype(_ARRAY_DTYPES[ftype.multiArrayType.dataType])
+            elif kind == "stringType":
+                value = str(value.item() if isinstance(value, np.ndarray) else value)
+            elif kind == "int64Type":
+                value = int(np.asarray(value).reshape(-1)[0])
+            elif kind == "doubleType":
+                value = float(np.asarray(value).reshape(-1)[0])
+            elif kind == "imageType":
+                value = np.asarray(value)
+            out[name] = value
+        return out
+
+    def predict(self, inputs: dict, *, fp32: bool = False) -> dict:
+        """Outputs by the model's output names. Classifiers: the label (str/int) and {label: probability}."""
+        return self._finish(self._engine.run(self._prepare(inputs), fp32=fp32))
+
+    def trace(self, inputs: dict, *, fp32: bool = False) -> list:
+        """Every executed op in order: TraceEntry(name, type, dtypes, outputs)."""
+        trace: list = []
+        self._engine.run(self._prepare(inputs), fp32=fp32, trace=trace)
+        return trace
+
+
+class _MilEngine:
+    def __init__(self, spec, weights_dir):
+        from .executor import MilExecutor
+        from .ops import REGISTRY
+        from .program import parse_program
+
+        self.executor = MilExecutor(parse_program(spec.mlProgram, weights_dir), REGISTRY)
+
+    def op_types(self):
+        return self.executor.op_types()
+
+    def compute_precision(self) -> str:
+        from .program import TensorType
+
+        seen = set()
+        for op in self.executor.program.all_ops():
+            if op.type in ("const", "cast") or op.type.startswith("constexpr_"):
+                continue
+            seen |= {t.dtype for _, t in op.outputs if isinstance(t, TensorType) and t.dtype in ("fp16", "fp32")}
+        return "mixed" if len(seen) > 1 else (seen.pop() if seen else "fp32")
+
+    def preprocess_image(self, name, tensor, color_space):
+        return tensor  # ML Program: scale/bias are ops inside the program
+
+    def run(self, feeds, *, fp32=False, trace=None):
+        return self.executor.run(feeds, fp32=fp32, trace=trace)
+
+
+def load_model(path, custom_layers: dict | None = None) -> ReferenceModel:
+    """Load a saved .mlpackage (ML Program) or .mlmodel (NeuralNetwork or ML Program) from disk.
+
+    ``custom_layers`` maps a NeuralNetwork custom layer's ``className`` to
+    ``fn(inputs: list[np.ndarray], parameters: dict) -> list[np.ndarray]``.
+    Raises UnsupportedOpError listing every op / layer type the executor lacks.
+    """
+    spec, weights_dir = read_spec(path)
+    kind = spec.WhichOneof("Type")
+    if kind == "mlProgram":
+        return ReferenceModel(spec, _MilEngine(spec, weights_dir), "mlprogram", os.fspath(path))
+    if kind in ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor"):
+        from .nn.engine import NNEngine
+
+        return ReferenceModel(spec, NNEngine(spec, kind, custom_layers or {}), "neuralnetwork", os.fspath(path))
+    raise CoreMLReferenceError(f"{path}: model type {kind!r} is not supported (ML Program and NeuralNetwork are)")

@@ -1,0 +1,103 @@
+"""conv and conv_transpose (1-D/2-D/3-D), computed with torch CPU kernels in fp32."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._util import from_torch, to_torch, torch
+
+
+def same_padding(in_sizes, kernel, strides, dilations, lower: bool) -> list[int]:
+    """MIL "same"/"same_lower": output = ceil(in / stride); odd padding goes after ("same") or before."""
+    pads = []
+    for n, k, s, d in zip(in_sizes, kernel, strides, dilations):
+        out = -(-n // s)
+        total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+        small, big = total // 2, total - total // 2
+        pads += [big, small] if lower else [small, big]
+    return pads
+
+
+def _params(ctx, x, kernel):
+    nd = x.ndim - 2
+    strides = ctx.ints("strides", [1] * nd)
+    dilations = ctx.ints("dilations", [1] * nd)
+    pad_type = ctx.scalar("pad_type", "valid")
+    if pad_type == "valid":
+        pad = [0] * (2 * nd)
+    elif pad_type == "custom":
+        pad = ctx.ints("pad", [0] * (2 * nd))
+    elif pad_type in ("same", "same_lower"):
+        pad = same_padding(x.shape[2:], kernel, strides, dilations, pad_type == "same_lower")
+    else:
+        raise ctx.fail(f"unknown pad_type {pad_type!r}")
+    return nd, strides, dilations, pad_type, pad
+
+
+def _torch_pad(x, pad):
+    """Pads [b0, e0, b1, e1, ...] (MIL order, first spatial dim first) with zeros."""
+    flat = []
+    for i in reversed(range(len(pad) // 2)):
+        flat += [pad[2 * i], pad[2 * i + 1]]
+    return torch().nn.functional.pad(x, flat) if any(flat) else x
+
+
+def _conv(ctx):
+    x, w = ctx["x"], ctx["weight"]
+    nd, strides, dilations, _, pad = _params(ctx, x, w.shape[2:])
+    F = torch().nn.functional
+    fn = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
+    b = ctx.get("bias")
+    with torch().no_grad():
+        xt = _torch_pad(to_torch(x), pad)
+        out = fn(xt, to_torch(w), None if b is None else to_torch(b), tuple(strides), 0, tuple(dilations),
+                 int(ctx.scalar("groups", 1)))
+    return from_torch(out)
+
+
+def _conv_transpose(ctx):
+    x, w = ctx["x"], ctx["weight"]
+    nd = x.ndim - 2
+    strides = ctx.ints("strides", [1] * nd)
+    dilations = ctx.ints("dilations", [1] * nd)
+    groups = int(ctx.scalar("groups", 1))
+    F = torch().nn.functional
+    fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[nd - 1]
+    b = ctx.get("bias")
+    with torch().no_grad():
+        full = from_torch(fn(to_torch(x), to_torch(w), None if b is None else to_torch(b), tuple(strides), 0, 0,
+                             groups, tuple(dilations)))
+    full_sizes = full.shape[2:]
+    pad_type = ctx.scalar("pad_type", "valid")
+    out_shape = ctx.ints("output_shape")
+    if out_shape is not None:
+        targets = out_shape[2:]
+        begins = [(f - t) // 2 if pad_type in ("same", "same_lower") else 0 for f, t in zip(full_sizes, targets)]
+        if pad_type == "custom":
+            begins = ctx.ints("pad", [0] * (2 * nd))[0::2]
+    elif pad_type == "valid":
+        return full
+    elif pad_type == "custom":
+        pad = ctx.ints("pad", [0] * (2 * nd))
+        begins = pad[0::2]
+        targets = [f - pad[2 * i] - pad[2 * i + 1] for i, f in enumerate(full_sizes)]
+    elif pad_type in ("same", "same_lower"):
+        targets = [n * s for n, s in zip(x.shape[2:], strides)]
+        totals = [f - t for f, t in zip(full_sizes, targets)]
+        begins = [t - t // 2 if pad_type == "same_lower" else t // 2 for t in totals]
+    else:
+        raise ctx.fail(f"unknown pad_type {pad_type!r}")
+    # Output positions beyond the full result (output_shape larger than computed) are bias only.
+    out = np.zeros(full.shape[:2] + tuple(targets), dtype=np.float32)
+    if b is not None:
+        out += np.asarray(b, np.float32).reshape((1, -1) + (1,) * nd)
+    src, dst = [slice(None)] * 2, [slice(None)] * 2
+    for bgn, t, f in zip(begins, targets, full_sizes):
+        lo, hi = max(bgn, 0), min(bgn + t, f)
+        src.append(slice(lo, hi))
+        dst.append(slice(lo - bgn, hi - bgn))
+    out[tuple(dst)] = full[tuple(src)]
+    return out
+
+
+REGISTRY = {"conv": _conv, "conv_transpose": _conv_transpose}
