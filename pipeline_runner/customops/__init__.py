@@ -1,9 +1,17 @@
-"""Custom ops declared in a recipe: ONNX export hooks and Core ML mappings.
+"""Custom ops declared in a recipe (``custom_ops``): export, ONNX functions, Core ML mappings.
 
-Interface used by the export and convert stages (filled in by the custom-op work):
-- ``exporting(custom_ops, opset)``: context manager that registers the ONNX symbolics.
-- ``attach_functions(model, custom_ops, opset)``: add each op's FunctionProto and opset import.
-- ``prepare_for_coreml(model, custom_ops)``: (model, {op_key: lowering}) for onnx2coreml.
+The stages call only this interface; each job lives in its own module and heavy
+libraries (torch, onnx, coremltools) are imported inside functions:
+
+- ``exporting(custom_ops, opset)``: context manager registering the ONNX symbolics
+  around ``torch.onnx.export`` (:mod:`.torch_export`).
+- ``attach_functions(model, custom_ops, opset)``: add each op's FunctionProto and
+  opset import (:mod:`.onnx_functions`).
+- ``prepare_for_coreml(model, custom_ops)``: inline the ``inline`` ops and return
+  ``(model, {op_key: lowering})`` for onnx2coreml's ``Converter.register``
+  (:mod:`.coreml_lowering`).
+- ``coreml_reference_layers(custom_ops, opset)``: NumPy evaluators of the custom
+  layers for the Core ML reference executor (:mod:`.reference`).
 """
 
 from __future__ import annotations
@@ -13,19 +21,35 @@ import contextlib
 
 @contextlib.contextmanager
 def exporting(custom_ops: list[dict], opset: int):
-    if custom_ops:
-        raise NotImplementedError("custom ops are not wired yet")
-    yield
+    if not custom_ops:
+        yield
+        return
+    from pipeline_runner.customops.torch_export import exporting as _exporting
+
+    with _exporting(custom_ops, opset):
+        yield
 
 
 def attach_functions(model, custom_ops: list[dict], opset: int):
-    return model
+    if not custom_ops:
+        return model
+    from pipeline_runner.customops.onnx_functions import attach_functions as _attach
+
+    return _attach(model, custom_ops, opset)
 
 
 def prepare_for_coreml(model, custom_ops: list[dict]):
-    return model, {}
+    if not custom_ops:
+        return model, {}
+    from pipeline_runner.customops.coreml_lowering import prepare_for_coreml as _prepare
+
+    return _prepare(model, custom_ops)
 
 
 def coreml_reference_layers(custom_ops: list[dict], opset: int) -> dict:
-    """{custom layer class name: NumPy evaluator} for the Core ML reference executor."""
-    return {}
+    """{custom layer class name: callable(inputs, parameters) -> outputs} (NumPy)."""
+    if not any(op["coreml"]["mapping"] == "custom_layer" for op in custom_ops):
+        return {}
+    from pipeline_runner.customops.reference import coreml_reference_layers as _layers
+
+    return _layers(custom_ops, opset)

@@ -1,0 +1,113 @@
+"""Export side: an ONNX symbolic per recipe op for the TorchScript exporter (``dynamo=False``).
+
+Each call of the torch op becomes exactly one ``domain::OpType`` node. The op's
+Tensor arguments become the node's inputs, in schema order; a non-Tensor argument
+whose name is an attribute of the ONNX function becomes that attribute (its value
+must be a constant at export time); ``onnx.attributes`` in the recipe gives the
+remaining attribute values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from pipeline_runner.customops.spec import attribute_value, declared_attributes, field, parse_function
+
+# symbolics are registered from this opset up; the default domain's opset is the recipe's
+_FROM_OPSET = 1
+# torch schema type → symbolic_helper constant descriptor
+_DESCRIPTORS = {"FloatType": "f", "IntType": "i", "BoolType": "b", "StringType": "s"}
+_LIST_DESCRIPTORS = {"FloatType": "fs", "IntType": "is"}
+
+
+@contextlib.contextmanager
+def exporting(custom_ops: list[dict], opset: int):
+    """Register every recipe op's symbolic for the duration of ``torch.onnx.export``."""
+    import torch
+
+    registered = []
+    try:
+        for op in custom_ops:
+            name = op["torch"]["op"]
+            torch.onnx.register_custom_op_symbolic(name, make_symbolic(custom_ops, op, opset), _FROM_OPSET)
+            registered.append(name)
+        yield
+    finally:
+        for name in registered:
+            torch.onnx.unregister_custom_op_symbolic(name, _FROM_OPSET)
+
+
+def make_symbolic(custom_ops: list[dict], op: dict, opset: int):
+    """The symbolic ``fn(g, *args)`` that emits one custom-domain node for one call of the op."""
+    from pipeline_runner.customops.library import resolve_op
+
+    torch_name = op["torch"]["op"]
+    packet = resolve_op(torch_name)
+    if packet is None:
+        raise ValueError(f"{field(custom_ops, op, 'torch', 'op')}: {torch_name!r} is not a registered torch op "
+                         "(define it with torch.library.custom_op in a module the model imports)")
+    schema = packet.default._schema
+    function = parse_function(op, opset)
+    declared = declared_attributes(function)
+    _check_arguments(custom_ops, op, schema, declared)
+    qualified = f"{op['onnx']['domain']}::{op['onnx']['op_type']}"
+    recipe_attrs = {k: attribute_value(v, declared.get(k)) for k, v in op["onnx"]["attributes"].items()}
+    n_outputs = len(function.output)
+
+    def symbolic(g, *args):
+        inputs, attrs = [], dict(recipe_attrs)
+        for arg, value in zip(schema.arguments, args):
+            if arg.type.kind() in ("TensorType", "OptionalType"):
+                inputs.append(value)
+            else:
+                attrs[arg.name] = attribute_value(_constant(custom_ops, op, arg, value), declared.get(arg.name))
+        missing = [a for a, default in declared.items() if a not in attrs and default is None]
+        if missing:
+            raise ValueError(f"{field(custom_ops, op, 'onnx', 'attributes')}: no value for the function's "
+                             f"attribute(s) {missing}; set them here or pass them as arguments of {torch_name}")
+        kwargs = {_attribute_key(custom_ops, op, k, v): v for k, v in attrs.items()}
+        return g.op(qualified, *inputs, outputs=n_outputs, **kwargs)
+
+    return symbolic
+
+
+def _check_arguments(custom_ops, op, schema, declared) -> None:
+    for arg in schema.arguments:
+        if arg.type.kind() not in ("TensorType", "OptionalType") and arg.name not in declared:
+            raise ValueError(
+                f"{field(custom_ops, op, 'onnx', 'function')}: {op['torch']['op']} has the non-tensor argument "
+                f"{arg.name!r}; declare it as a function attribute (`{op['onnx']['op_type']} <{arg.name}> (...)`)")
+
+
+def _constant(custom_ops, op, arg, value):
+    from torch.onnx import symbolic_helper
+
+    kind = arg.type.kind()
+    if kind == "ListType":
+        descriptor = _LIST_DESCRIPTORS.get(arg.type.getElementType().kind())
+    else:
+        descriptor = _DESCRIPTORS.get(kind)
+    if descriptor is None:
+        raise ValueError(f"{field(custom_ops, op, 'torch', 'op')}: argument {arg.name!r} of type {arg.type} "
+                         "cannot become an ONNX attribute (use float, int, bool, str or a list of them)")
+    const = symbolic_helper._maybe_get_const(value, descriptor)
+    if symbolic_helper._is_value(const):
+        raise ValueError(f"{field(custom_ops, op, 'torch', 'op')}: argument {arg.name!r} must be a constant "
+                         "at export time (it becomes the node attribute of the same name)")
+    return const
+
+
+def _attribute_key(custom_ops, op, name: str, value) -> str:
+    """torch's ``g.op`` keyword for an attribute: name plus a type suffix (alpha_f, n_i, ...)."""
+    items = value if isinstance(value, (list, tuple)) else None
+    probe = items[0] if items else value
+    if isinstance(probe, bool) or isinstance(probe, int):
+        suffix = "i"
+    elif isinstance(probe, float):
+        suffix = "f"
+    elif isinstance(probe, str):
+        suffix = "s"
+    else:
+        raise ValueError(f"{field(custom_ops, op, 'onnx', 'attributes', name)}: unsupported attribute value "
+                         f"{value!r} (use a number, a string or a list of them)")
+    return f"{name}_{suffix}{'s' if items is not None else ''}"
