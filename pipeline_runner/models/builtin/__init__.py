@@ -13,6 +13,7 @@ from pipeline_runner.models.source import ModelSource
 
 _ARCHITECTURE_MODULES = (
     "pipeline_runner.models.builtin.vit",
+    "pipeline_runner.models.builtin.custom_transformer",
 )
 
 
