@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 import textwrap
 
-_HOLE = re.compile(r"^(?P<indent>[ \t]*)\{\{(?P<block>\w+)\}\}[ \t]*$|\{\{(?P<inline>\w+)\}\}", re.MULTILINE)
+_HOLE = re.compile(
+    r"^(?P<indent>[ \t]*)\{\{(?P<block>\w+)\}\}[ \t]*(?P<newline>\n?)|\{\{(?P<inline>\w+)\}\}", re.MULTILINE
+)
 
 
 def render(template: str, **values: str) -> str:
-    """Fill ``{{name}}`` holes; a hole alone on its line is a block, indented like the hole.
+    """Fill ``{{name}}`` holes; a hole alone on its line is a block, indented like the hole
+    (an empty block removes its line).
 
     Every hole must have a value and every value must be used (catches template typos).
     """
@@ -26,7 +29,10 @@ def render(template: str, **values: str) -> str:
         used.add(name)
         text = values[name]
         if match.group("block") is not None:
-            return textwrap.indent(text, match.group("indent"), lambda line: bool(line.strip())).rstrip("\n")
+            if not text.strip():
+                return ""
+            block = textwrap.indent(text, match.group("indent"), lambda line: bool(line.strip())).rstrip("\n")
+            return block + match.group("newline")
         return text
 
     result = _HOLE.sub(fill, template)

@@ -1,0 +1,334 @@
+"""Spec reader and typed Swift wrappers, on tiny Core ML models built with the MIL builder."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline_runner.swift.spec_reader import ModelInterface, read_model_interface
+from pipeline_runner.swift.syntax import swift_syntax_errors
+from pipeline_runner.swift.wrappers import generate_wrapper
+
+ct = pytest.importorskip("coremltools")
+
+LABELS = ["cat", "dog", "fox", "owl"]
+
+
+# ------------------------------------------------------------- tiny models
+
+
+def _image_encoder_program(embedding: int):
+    from coremltools.converters.mil import Builder as mb
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 3, 16, 12))])
+    def prog(image):
+        pooled = mb.reduce_mean(x=image, axes=[2, 3], keep_dims=False)
+        weight = np.random.default_rng(0).normal(size=(embedding, 3)).astype(np.float32)
+        return mb.linear(x=pooled, weight=weight, name="embedding")
+
+    return prog
+
+
+def _image_input(color_layout=None):
+    return ct.ImageType(
+        name="image", shape=(1, 3, 16, 12), scale=1 / 255.0, color_layout=color_layout or ct.colorlayout.RGB
+    )
+
+
+def _save(model, path: Path) -> Path:
+    model.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, Path]:
+    from coremltools.converters.mil import Builder as mb
+    from coremltools.converters.mil.mil import types
+
+    root = tmp_path_factory.mktemp("coreml")
+    out: dict[str, Path] = {}
+
+    # Core ML classifier over an image input.
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 3, 16, 12))])
+    def classifier(image):
+        pooled = mb.reduce_mean(x=image, axes=[2, 3], keep_dims=False)
+        weight = np.random.default_rng(1).normal(size=(len(LABELS), 3)).astype(np.float32)
+        logits = mb.linear(x=pooled, weight=weight)
+        return mb.softmax(x=logits, axis=-1, name="probabilities")
+
+    model = ct.convert(
+        classifier,
+        convert_to="mlprogram",
+        inputs=[_image_input(ct.colorlayout.BGR)],
+        classifier_config=ct.ClassifierConfig(LABELS),
+    )
+    model.user_defined_metadata["recipe"] = "tiny-classifier"
+    model.short_description = "A tiny test classifier."
+    out["classifier"] = _save(model, root / "Classifier.mlpackage")
+
+    # Plain logits over an image input (not a Core ML classifier).
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 3, 16, 12))])
+    def logits(image):
+        pooled = mb.reduce_mean(x=image, axes=[2, 3], keep_dims=False)
+        weight = np.random.default_rng(2).normal(size=(len(LABELS), 3)).astype(np.float32)
+        return mb.linear(x=pooled, weight=weight, name="logits")
+
+    model = ct.convert(logits, convert_to="mlprogram", inputs=[_image_input()])
+    out["logits"] = _save(model, root / "Logits.mlpackage")
+
+    # Token model: int32 ids [1, 12] → logits [1, 12, 5].
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 12), dtype=types.int32)])
+    def tokens(input_ids):
+        ids = mb.cast(x=input_ids, dtype="fp32")
+        ids = mb.expand_dims(x=ids, axes=[-1])
+        return mb.mul(x=ids, y=np.arange(5, dtype=np.float32).reshape(1, 1, 5), name="logits")
+
+    out["tokens"] = _save(ct.convert(tokens, convert_to="mlprogram"), root / "Tokens.mlpackage")
+
+    # MobileCLIP-like pair: image encoder and text encoder, both → [1, 8].
+    model = ct.convert(_image_encoder_program(8), convert_to="mlprogram", inputs=[_image_input()])
+    out["image_encoder"] = _save(model, root / "ImageEncoder.mlpackage")
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(1, 20), dtype=types.int32)])
+    def text_encoder(text):
+        ids = mb.cast(x=text, dtype="fp32")
+        pooled = mb.reduce_mean(x=ids, axes=[1], keep_dims=True)
+        return mb.mul(x=pooled, y=np.ones((1, 8), dtype=np.float32), name="text_embedding")
+
+    out["text_encoder"] = _save(ct.convert(text_encoder, convert_to="mlprogram"), root / "TextEncoder.mlpackage")
+    return out
+
+
+@pytest.fixture(scope="module")
+def custom_layer_model(tmp_path_factory) -> Path:
+    """A NeuralNetwork .mlmodel with one custom layer."""
+    from coremltools.models import datatypes
+    from coremltools.models.neural_network import NeuralNetworkBuilder
+
+    builder = NeuralNetworkBuilder(
+        [("x", datatypes.Array(3, 4))], [("y", datatypes.Array(3, 4))], disable_rank5_shape_mapping=True
+    )
+    builder.add_custom(name="square", input_names=["x"], output_names=["y"])
+    builder.spec.neuralNetwork.layers[0].custom.className = "CustomSquareLayer"
+    path = tmp_path_factory.mktemp("nn") / "Custom.mlmodel"
+    ct.utils.save_spec(builder.spec, str(path))
+    return path
+
+
+# ------------------------------------------------------------- spec reader
+
+
+def test_reads_classifier_interface(models) -> None:
+    interface = read_model_interface(models["classifier"])
+    assert interface.model_type == "mlProgram"
+    (image,) = interface.inputs
+    assert (image.name, image.kind, image.image_width, image.image_height, image.color_layout) == (
+        "image",
+        "image",
+        12,
+        16,
+        "BGR",
+    )
+    assert interface.is_classifier
+    assert interface.class_labels == LABELS
+    assert interface.predicted_feature_name == "classLabel"
+    assert interface.predicted_probabilities_name == "classLabel_probs"
+    kinds = {o.name: o.kind for o in interface.outputs}
+    assert kinds == {"classLabel": "string", "classLabel_probs": "dictionary"}
+    assert interface.output("classLabel_probs").dictionary_key_type == "string"
+    assert interface.metadata["recipe"] == "tiny-classifier"
+    assert interface.short_description == "A tiny test classifier."
+    assert interface.custom_layers == []
+
+
+def test_reads_multiarray_interface(models) -> None:
+    interface = read_model_interface(models["tokens"])
+    assert not interface.is_classifier and interface.class_labels is None
+    (ids,) = interface.inputs
+    assert (ids.name, ids.kind, ids.shape, ids.dtype) == ("input_ids", "multiArray", [1, 12], "int32")
+    (logits,) = interface.outputs
+    assert (logits.name, logits.kind, logits.shape, logits.dtype) == ("logits", "multiArray", [1, 12, 5], "float32")
+
+
+def test_reads_custom_layers(custom_layer_model) -> None:
+    interface = read_model_interface(custom_layer_model)
+    assert interface.model_type == "neuralNetwork"
+    assert interface.has_custom_layers
+    assert interface.custom_layers == ["CustomSquareLayer"]
+
+
+def test_interface_round_trips_through_json(models) -> None:
+    interface = read_model_interface(models["classifier"])
+    data = json.loads(json.dumps(interface.to_dict()))
+    assert data["is_classifier"] is True
+    assert ModelInterface.from_dict(data) == interface
+
+
+def test_missing_model_raises(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError):
+        read_model_interface(tmp_path / "Nope.mlpackage")
+
+
+# ------------------------------------------------------------- wrappers
+
+
+def _generate(models, key: str, kind: str, extras: dict | None = None, compute_units: str = "all") -> str:
+    interface = read_model_interface(models[key])
+    source = generate_wrapper(interface, "TestModel", compute_units, kind, "TestModel", extras)
+    errors = swift_syntax_errors(source)
+    assert errors == [], "\n".join(map(str, errors))
+    _assert_no_force_unwrap(source)
+    assert re.search(r"^public final class TestModel: @unchecked Sendable \{", source, re.M)
+    assert "public enum TestModelError: Error, LocalizedError {" in source
+    assert "MLModel.load(contentsOf: modelURL, configuration: configuration)" in source
+    return source
+
+
+def test_image_classifier_for_core_ml_classifier(models) -> None:
+    source = _generate(models, "classifier", "image_classifier", {"crop": "center_crop"}, "cpu_and_ne")
+    constants = _static_constants(source)
+    assert constants["inputName"] == "image"
+    assert constants["inputWidth"] == 12 and constants["inputHeight"] == 16
+    assert constants["inputColorLayout"] == "BGR"
+    assert constants["inputShape"] == [1, 3, 16, 12]
+    assert constants["classLabels"] == LABELS
+    assert constants["predictedFeatureName"] == "classLabel"
+    assert constants["predictedProbabilitiesName"] == "classLabel_probs"
+    assert constants["defaultComputeUnits"] == ".cpuAndNeuralEngine"
+    assert constants["imageCropAndScaleOption"] == ".centerCrop"
+    assert "public func classify(_ image: CGImage, topK: Int = 5) async throws -> [Prediction]" in source
+    assert "_ pixelBuffer: CVPixelBuffer, orientation: CGImagePropertyOrientation = .up, topK: Int = 5" in source
+    assert "VNClassificationObservation" in source
+    assert "softmax" not in source
+
+
+def test_image_classifier_for_logits_model(models) -> None:
+    source = _generate(models, "logits", "image_classifier", {"crop": "scale_fill", "labels": LABELS})
+    constants = _static_constants(source)
+    interface = read_model_interface(models["logits"])
+    assert constants["outputName"] == interface.outputs[0].name == "logits"
+    assert constants["outputShape"] == interface.outputs[0].shape == [1, 4]
+    assert constants["classLabels"] == LABELS
+    assert constants["imageCropAndScaleOption"] == ".scaleFill"
+    assert "let probabilities = softmax(scores)" in source
+    assert "MLShapedArray<Float>(converting: array).scalars" in source
+
+
+def test_logits_model_without_labels_gets_numbered_labels(models) -> None:
+    source = _generate(models, "logits", "image_classifier")
+    assert _static_constants(source)["classLabels"] == [f"class_{i}" for i in range(4)]
+
+
+def test_label_count_must_match_scores(models) -> None:
+    interface = read_model_interface(models["logits"])
+    with pytest.raises(ValueError, match="3 labels for 4 scores"):
+        generate_wrapper(interface, "M", "all", "image_classifier", "M", {"labels": LABELS[:3]})
+
+
+@pytest.mark.parametrize(("units", "swift"), [("all", ".all"), ("cpu_only", ".cpuOnly"), ("cpu_and_gpu", ".cpuAndGPU")])
+def test_compute_units(models, units: str, swift: str) -> None:
+    source = _generate(models, "tokens", "token_model", compute_units=units)
+    assert _static_constants(source)["defaultComputeUnits"] == swift
+
+
+def test_token_model(models) -> None:
+    source = _generate(models, "tokens", "token_model")
+    interface = read_model_interface(models["tokens"])
+    constants = _static_constants(source)
+    assert constants["inputName"] == interface.inputs[0].name
+    assert constants["inputShape"] == interface.inputs[0].shape
+    assert constants["sequenceLength"] == 12
+    assert constants["outputName"] == interface.outputs[0].name
+    assert constants["outputShape"] == interface.outputs[0].shape
+    assert "public func logits(for tokenIDs: [Int32]) async throws -> MLShapedArray<Float>" in source
+    assert "throw TestModelError.wrongSequenceLength(expected: Self.sequenceLength, actual: tokenIDs.count)" in source
+    assert "MLShapedArray<Int32>(scalars: tokenIDs, shape: Self.inputShape)" in source
+    assert "import Vision" not in source
+
+
+def test_embedding_model(models) -> None:
+    text_interface = read_model_interface(models["text_encoder"])
+    extras = {"text_interface": text_interface, "text_graph": "TextEncoder", "crop": "center_crop"}
+    source = _generate(models, "image_encoder", "embedding_model", extras)
+    constants = _static_constants(source)
+    image_interface = read_model_interface(models["image_encoder"])
+    assert constants["inputName"] == image_interface.inputs[0].name
+    assert constants["outputName"] == image_interface.outputs[0].name
+    assert constants["outputShape"] == image_interface.outputs[0].shape == [1, 8]
+    assert constants["embeddingDimension"] == 8
+    assert constants["textModelResourceName"] == "TextEncoder"
+    assert constants["textInputName"] == text_interface.inputs[0].name == "text"
+    assert constants["textInputShape"] == text_interface.inputs[0].shape == [1, 20]
+    assert constants["textSequenceLength"] == 20
+    assert constants["textOutputName"] == text_interface.outputs[0].name == "text_embedding"
+    for api in (
+        "import ModelKit",
+        "public func embed(image: CGImage) async throws -> [Float]",
+        "public func embed(text: String) async throws -> [Float]",
+        "public func classify(_ image: CGImage, topK: Int = 5) async throws -> [Prediction]",
+        'public func addLabel(_ label: String, template: String = "a photo of a {}.") async throws',
+        "CLIPTokenizer(vocabularyURL: vocabulary, mergesURL: merges)",
+        ".encode(text, contextLength: Self.textSequenceLength)",
+        "ModelKit.cosineSimilarity(imageEmbedding, $0)",
+        "ModelKit.softmax(logits)",
+        "ModelKit.topK(probabilities, k: topK)",
+        'case logitScale = "logit_scale"',
+    ):
+        assert api in source, api
+    # The text interface may also come as its JSON dict.
+    extras["text_interface"] = text_interface.to_dict()
+    assert generate_wrapper(image_interface, "TestModel", "all", "embedding_model", "TestModel", extras) == source
+
+
+def test_embedding_model_needs_text_interface(models) -> None:
+    interface = read_model_interface(models["image_encoder"])
+    with pytest.raises(ValueError, match="text_interface"):
+        generate_wrapper(interface, "M", "all", "embedding_model", "M", {})
+
+
+def test_custom_layers_are_noted(custom_layer_model) -> None:
+    interface = read_model_interface(custom_layer_model)
+    interface.inputs[0].dtype = "int32"  # reuse the NN model as a token model
+    source = generate_wrapper(interface, "M", "all", "token_model", "M", None)
+    assert "CustomSquareLayer" in source
+    assert swift_syntax_errors(source) == []
+
+
+def test_wrong_model_for_kind_raises(models) -> None:
+    tokens = read_model_interface(models["tokens"])
+    with pytest.raises(ValueError, match="needs an image input"):
+        generate_wrapper(tokens, "M", "all", "image_classifier", "M", None)
+    with pytest.raises(ValueError, match="compute_units"):
+        generate_wrapper(tokens, "M", "gpu", "token_model", "M", None)
+    with pytest.raises(ValueError, match="Swift identifier"):
+        generate_wrapper(tokens, "my model", "all", "token_model", "M", None)
+
+
+# ------------------------------------------------------------- helpers
+
+_CONSTANT = re.compile(r"public static let (\w+): [^=]+ = (\[[^\]]*\]|.+)$", re.M)
+
+
+def _static_constants(source: str) -> dict[str, object]:
+    """``public static let`` constants; JSON-compatible literals decoded, others as source text."""
+    values: dict[str, object] = {}
+    for name, literal in _CONSTANT.findall(source):
+        try:
+            values[name] = json.loads(literal)
+        except json.JSONDecodeError:
+            values[name] = literal
+    return values
+
+
+_FORCE_UNWRAP = re.compile(r"(try!|as!|[\w)\]]!(?!=))")
+
+
+def _assert_no_force_unwrap(source: str) -> None:
+    code = "\n".join(line.split("//")[0] for line in source.splitlines())
+    code = re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', code)  # drop string literals
+    match = _FORCE_UNWRAP.search(code.replace("!=", ""))
+    assert match is None, match
