@@ -277,8 +277,12 @@ _RESERVED = frozenset(
     """ kernel device constant thread threadgroup half half4 float float4 uint uint3 texture2d_array
     access read write using namespace metal gid const auto bool char short long signed unsigned void
     volatile static_cast sizeof struct union template typename this new delete operator friend virtual
-    mutable explicit register extern inline goto sampler""".split()
+    mutable explicit register extern inline goto sampler int double nullptr and or not xor bitand bitor compl
+    protected typedef asm export static_assert alignas alignof decltype noexcept constexpr thread_local
+    concept requires co_await size_t ptrdiff_t vertex fragment NAN INFINITY""".split()
 )
+# Metal scalar, vector and matrix type names (float4, half3x3, uint2, ...).
+_METAL_TYPE = re.compile(r"^(float|half|int|uint|short|ushort|char|uchar|bool|long|ulong)[234]?(x[234])?$")
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -294,7 +298,7 @@ class Namer:
         if base[0].isdigit():
             base = f"{fallback}{base}"
         candidate, k = base, 1
-        while candidate in self._used or candidate in _RESERVED:
+        while candidate in self._used or candidate in _RESERVED or _METAL_TYPE.match(candidate):
             candidate, k = f"{base}{k}", k + 1
         self._used.add(candidate)
         return candidate

@@ -173,6 +173,30 @@ def test_other_unsupported_bodies_give_stubs(body: str) -> None:
     assert swift_syntax_errors(layer.source) == []
 
 
+def test_text_without_header_is_accepted() -> None:
+    layer = _layer("CustomSquare (x) => (y) { y = Mul(x, x) }", {})
+    assert not layer.needs_hand_written
+    assert "let y: Float = x * x" in layer.source
+    assert swift_syntax_errors(layer.source) == []
+
+
+def test_awkward_value_names_become_safe_identifiers() -> None:
+    text = HEADER + """Awkward (in, int, float4) => (self) {
+    count = Add(in, int)
+    half = Mul(count, float4)
+    self = Relu(half)
+}"""
+    source = _layer(text, {}).source
+    assert swift_syntax_errors(source) == []
+    loop = source[source.index("for index in 0..<count {") :]
+    loop = loop[: loop.index("return\n")]
+    declared = re.findall(r"let (\w+)(?::| =)", loop) + re.findall(r"const float4 (\w+) =", source)
+    assert len(declared) == 12 and len(set(declared)) == 6  # same names on CPU and GPU
+    for bad in ("in", "int", "float4", "self", "count", "half"):
+        assert bad not in declared, bad
+    assert "const float4 in1 = float4(in1Texture.read(gid.xy, gid.z));" in source
+
+
 def test_invalid_inputs_raise() -> None:
     with pytest.raises(ValueError, match="Swift identifier"):
         _layer(SQUARE, {}, "not a name")
