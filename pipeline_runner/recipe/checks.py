@@ -180,6 +180,38 @@ def function_text(onnx_spec: dict, opset: int) -> str:
 
 
 @check
+def _custom_op_export(doc, data):
+    """Custom ops need the TorchScript exporter; attributes and layer parameters must fit the function."""
+    import onnx.parser
+
+    ops = data.get("custom_ops", [])
+    problems = []
+    if ops and data["export"]["exporter"] != "torchscript":
+        names = ", ".join(op["name"] for op in ops)
+        problems.append(doc.problem(("export", "exporter"), f"custom ops ({names}) need export.exporter: torchscript",
+                                    "the symbolics that emit one custom node per call are TorchScript-exporter hooks"))
+    for i, op in enumerate(ops):
+        at = ("custom_ops", i)
+        try:
+            declared = set(onnx.parser.parse_function(function_text(op["onnx"], data["export"]["opset"])).attribute)
+        except Exception:  # reported by _custom_ops
+            continue
+        for name, value in op["onnx"]["attributes"].items():
+            if name not in declared:
+                problems.append(doc.problem((*at, "onnx", "attributes", name), f"the function declares no attribute {name!r}",
+                                            f"declare it: `{op['onnx']['op_type']} <{name}> (...) => (...)`", key=True))
+            elif isinstance(value, list) and op["coreml"]["mapping"] == "custom_layer":
+                problems.append(doc.problem((*at, "onnx", "attributes", name),
+                                            "a list attribute cannot be a Core ML custom layer parameter",
+                                            "use a scalar, or coreml.mapping: inline"))
+        for name in op["coreml"]["parameters"]:
+            if name in declared or name == "name":
+                why = "is a function attribute (attributes are passed already)" if name != "name" else "is reserved"
+                problems.append(doc.problem((*at, "coreml", "parameters", name), f"parameter name {name!r} {why}", key=True))
+    return problems
+
+
+@check
 def _ios(doc, data):
     ios = data["ios"]
     if ios["wrapper"] != "none" and "class_name" not in ios:
