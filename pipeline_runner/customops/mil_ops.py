@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 RESERVED = frozenset({"name", "before_op"})
+CUSTOM_OP_PREFIX = "pipeline_runner_custom_"  # MIL op type of every generated class
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class LayerSignature:
     def op_type(self) -> str:
         digest = hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()[:10]
         stem = re.sub(r"[^0-9a-zA-Z]+", "_", self.class_name).lower()
-        return f"pipeline_runner_custom_{stem}_{digest}"
+        return f"{CUSTOM_OP_PREFIX}{stem}_{digest}"
 
 
 def input_name(i: int) -> str:

@@ -26,6 +26,7 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.validate.gates import gate
     from pipeline_runner.validate.metrics import compare_arrays
     from pipeline_runner.validate.onnx_check import onnx_outputs, resized_inputs, stack, torch_outputs
+    from pipeline_runner.validate.custom_layers import check_custom_ops
     from pipeline_runner.validate.structure import check_structure
 
     recipe, graph = ctx.recipe, ctx.graph
@@ -60,6 +61,8 @@ def run(ctx: StageContext) -> StageResult:
     coreml_path = ctx.existing(coreml_artifact(recipe, graph["name"]))
     structure, problems = check_structure(coreml_path, graph, recipe)
     failures += [f"Core ML structure: {p}" for p in problems]
+    custom_ops, problems = check_custom_ops(coreml_path, recipe.data["custom_ops"], recipe.data["convert"]["format"])
+    failures += [f"Core ML custom ops: {p}" for p in problems]
     coreml_report, problems = coreml_numerics(coreml_path, recipe, graph, samples, expected)
     failures += problems
 
@@ -73,6 +76,7 @@ def run(ctx: StageContext) -> StageResult:
                                 "outputs": onnx_report},
             "onnx_dynamic_axes": dynamic,
             "coreml_structure": {"ran": True, **structure},
+            "custom_ops": custom_ops,
             **coreml_report,
         },
         "failures": failures,
