@@ -1,0 +1,1 @@
+"""NeuralNetwork (.mlmodel) execution: layer implementations and the layer-by-layer engine."""
