@@ -81,11 +81,11 @@ def generate_custom_layer(
             f"{class_name}: the ONNX body {what}, which the generator cannot translate; "
             "write evaluate(inputs:outputs:) by hand"
         )
-        params = _parameters(parameters, body_params=(), attribute_defaults={})
+        params = _parameters(parameters, body_params=(), function=function)
         source = _render_stub(context, params, reason)
         return GeneratedCustomLayer(f"{class_name}.swift", source, True, reason)
 
-    params = _parameters(parameters, program.params, program.attribute_defaults)
+    params = _parameters(parameters, program.params, function)
     source = _render_generated(context, program, params)
     return GeneratedCustomLayer(f"{class_name}.swift", source, False, None)
 
@@ -105,9 +105,30 @@ def _swift_type(value: object) -> str:
     raise ValueError(f"layer parameter default {value!r} must be a float, int, bool or string")
 
 
-def _parameters(
-    declared: dict, body_params: tuple[str, ...], attribute_defaults: dict[str, float]
-) -> list[_Parameter]:
+def _function_attributes(function) -> dict[str, tuple[str | None, object]]:
+    """{attribute: (Swift type or None when untyped, default or None)} the function declares."""
+    from onnx import AttributeProto, helper
+
+    typed = {AttributeProto.FLOAT: "Float", AttributeProto.INT: "Int", AttributeProto.STRING: "String"}
+    result: dict[str, tuple[str | None, object]] = {name: (None, None) for name in function.attribute}
+    for proto in function.attribute_proto:
+        swift_type = typed.get(proto.type)
+        value = helper.get_attribute_value(proto) if swift_type else None
+        if isinstance(value, bytes):
+            value = value.decode()
+        elif swift_type == "Float":
+            value = ew.shortest_float32(value)
+        result[proto.name] = (swift_type, value)
+    return result
+
+
+def _parameters(declared: dict, body_params: tuple[str, ...], function) -> list[_Parameter]:
+    """Layer parameters: the recipe's, then function attributes (Core ML passes both by name).
+
+    Attributes the body reads are ``Float``s; other typed attributes keep their type;
+    untyped attributes the body does not read are left out.
+    """
+    attributes = _function_attributes(function)
     namer = ew.Namer()
     result: list[_Parameter] = []
     for key, default in declared.items():
@@ -116,10 +137,16 @@ def _parameters(
             raise ValueError(f"parameter {key!r} feeds the ONNX body, so its default must be a number")
         swift_type = "Float" if used else _swift_type(default)
         result.append(_Parameter(str(key), namer.fresh(str(key), "parameter"), swift_type, default, used))
-    for key in body_params:
-        if key not in declared:
-            default = attribute_defaults.get(key)
-            result.append(_Parameter(key, namer.fresh(key, "parameter"), "Float", default, True))
+    for key, (swift_type, default) in attributes.items():
+        if key in declared:
+            continue
+        used = key in body_params
+        if used:
+            swift_type = "Float"
+            default = float(default) if isinstance(default, (int, float)) else None
+        elif swift_type is None:
+            continue
+        result.append(_Parameter(key, namer.fresh(key, "parameter"), swift_type, default, used))
     return result
 
 
@@ -137,7 +164,7 @@ def _parameter_properties(params: list[_Parameter]) -> str:
     lines = []
     for p in params:
         default = "required" if p.default is None else f"default {json.dumps(p.default)}"
-        role = "used by the ONNX body" if p.used_by_body else "declared by the recipe"
+        role = "used by the ONNX body" if p.used_by_body else "declared by the recipe or the function"
         lines.append(f"/// Layer parameter `{p.key}` ({role}; {default}).")
         lines.append(f"let {p.ident}: {p.swift_type}")
     return "\n".join(lines)

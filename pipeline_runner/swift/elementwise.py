@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -105,6 +106,18 @@ class ElementwiseProgram:
 # ---------------------------------------------------------------- compile
 
 
+def shortest_float32(value: float) -> float:
+    """The shortest decimal that rounds to the same float32 (0.1, not 0.10000000149011612)."""
+    if not math.isfinite(value):
+        return value
+    target = struct.unpack("<f", struct.pack("<f", value))[0]
+    for digits in range(1, 18):
+        candidate = float(f"{value:.{digits}g}")
+        if struct.unpack("<f", struct.pack("<f", candidate))[0] == target:
+            return candidate
+    return value
+
+
 def _scalar_from_attribute(node: NodeProto) -> float | str:
     """The value of a ``Constant`` node: a float, or the referenced attribute's name."""
     from onnx import numpy_helper
@@ -117,25 +130,26 @@ def _scalar_from_attribute(node: NodeProto) -> float | str:
             raise UnsupportedBody(["Constant"], f"Constant <{attr.name} = @{attr.ref_attr_name}> is not a scalar")
         return attr.ref_attr_name
     if attr.name == "value_float":
-        return float(attr.f)
+        return shortest_float32(attr.f)
     if attr.name == "value_int":
         return float(attr.i)
     if attr.name in ("value_floats", "value_ints"):
         values = list(attr.floats) if attr.name == "value_floats" else list(attr.ints)
         if len(values) == 1:
-            return float(values[0])
+            return shortest_float32(values[0]) if attr.name == "value_floats" else float(values[0])
     if attr.name == "value":
         array = numpy_helper.to_array(attr.t)
         if array.size == 1 and array.dtype.kind in "fiub":
-            return float(array.reshape(()))
+            value = float(array.reshape(()))
+            return shortest_float32(value) if array.dtype.kind == "f" else value
     raise UnsupportedBody(["Constant"], f"Constant <{attr.name}> is not a scalar number")
 
 
 def _attribute_defaults(function: FunctionProto) -> dict[str, float]:
     defaults: dict[str, float] = {}
     for attr in function.attribute_proto:
-        if attr.HasField("f") or attr.type == attr.FLOAT:
-            defaults[attr.name] = float(attr.f)
+        if attr.type == attr.FLOAT:
+            defaults[attr.name] = shortest_float32(attr.f)
         elif attr.type == attr.INT:
             defaults[attr.name] = float(attr.i)
     return defaults

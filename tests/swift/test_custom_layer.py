@@ -28,7 +28,7 @@ SCALED_TANH = HEADER + """ScaledTanh <alpha>(x) => (y) {
 }"""
 POW = HEADER + """PowShift (x) => (y) {
     two = Constant <value = float {2.0}>()
-    half = Constant <value_float = 0.5>()
+    half = Constant <value_float = 0.1>()
     s = Sigmoid(x)
     p = Pow(s, two)
     y = Sub(p, half)
@@ -138,6 +138,12 @@ def test_function_attribute_default_is_used() -> None:
     assert 'self.beta = Self.floatParameter(parameters, "beta") ?? Float(0.25)' in source
 
 
+def test_float_constants_are_shortest_float32_literals() -> None:
+    source = _layer(POW, {}).source
+    assert "let y: Float = p - Float(0.1)" in source
+    assert "const float4 y = p - float4(0.1f);" in source
+
+
 def test_single_vforce_op_uses_accelerate() -> None:
     source = _layer(HEADER + "E (x) => (y) { y = Exp(x) }", {}).source
     assert "vvexpf(yData, xData, &elementCount)" in source
@@ -157,6 +163,22 @@ def test_unsupported_body_gives_stub() -> None:
     assert 'self.axis = Self.intParameter(parameters, "axis") ?? 1' in layer.source
     assert "makeLibrary" not in layer.source
     _assert_no_force_unwrap(layer.source)
+
+
+def test_stub_exposes_typed_function_attributes() -> None:
+    text = HEADER + """Fancy <mode: string = "fast", axis: int = 1, eps: float = 0.001>(x) => (y) {
+    y = MatMul(x, x)
+}"""
+    layer = _layer(text, {"scale": 2.0})
+    assert layer.needs_hand_written
+    for line in (
+        'self.scale = Self.floatParameter(parameters, "scale") ?? Float(2.0)',
+        'self.mode = Self.stringParameter(parameters, "mode") ?? "fast"',
+        'self.axis = Self.intParameter(parameters, "axis") ?? 1',
+        'self.eps = Self.floatParameter(parameters, "eps") ?? Float(0.001)',
+    ):
+        assert line in layer.source, line
+    assert swift_syntax_errors(layer.source) == []
 
 
 @pytest.mark.parametrize(
