@@ -173,7 +173,8 @@ def _parameter_properties(params: list[_Parameter]) -> str:
 def _parameter_reads(params: list[_Parameter], class_name: str) -> str:
     lines = []
     for p in params:
-        reader = f"Self.{p.swift_type.lower()}Parameter(parameters, {swift_string_literal(p.key)})"
+        # The class name, not `Self`: this runs before `super.init`.
+        reader = f"{class_name}.{p.swift_type.lower()}Parameter(parameters, {swift_string_literal(p.key)})"
         if p.default is None:
             lines += [
                 f"guard let {p.ident} = {reader} else {{",

@@ -116,10 +116,10 @@ def test_custom_square_computes_x_times_x_on_cpu_and_gpu() -> None:
 
 def test_attribute_becomes_typed_parameter() -> None:
     source = _layer(SCALED_TANH, {"alpha": 2.5, "label": "scaled", "steps": 3, "fast": True}).source
-    assert 'self.alpha = Self.floatParameter(parameters, "alpha") ?? Float(2.5)' in source
-    assert 'self.label = Self.stringParameter(parameters, "label") ?? "scaled"' in source
-    assert 'self.steps = Self.intParameter(parameters, "steps") ?? 3' in source
-    assert 'self.fast = Self.boolParameter(parameters, "fast") ?? true' in source
+    assert 'self.alpha = TestLayer.floatParameter(parameters, "alpha") ?? Float(2.5)' in source
+    assert 'self.label = TestLayer.stringParameter(parameters, "label") ?? "scaled"' in source
+    assert 'self.steps = TestLayer.intParameter(parameters, "steps") ?? 3' in source
+    assert 'self.fast = TestLayer.boolParameter(parameters, "fast") ?? true' in source
     assert "let y: Float = alpha * t" in source
     assert "const float alpha = parameters[0];" in source
     assert "var parameterValues: [Float] = [alpha]" in source
@@ -128,14 +128,14 @@ def test_attribute_becomes_typed_parameter() -> None:
 
 def test_attribute_without_default_is_required() -> None:
     source = _layer(SCALED_TANH, {}).source
-    assert 'guard let alpha = Self.floatParameter(parameters, "alpha") else {' in source
+    assert 'guard let alpha = TestLayer.floatParameter(parameters, "alpha") else {' in source
     assert 'throw TestLayerError.missingParameter("alpha")' in source
     assert swift_syntax_errors(source) == []
 
 
 def test_function_attribute_default_is_used() -> None:
     source = _layer(EVERYTHING, {}).source
-    assert 'self.beta = Self.floatParameter(parameters, "beta") ?? Float(0.25)' in source
+    assert 'self.beta = TestLayer.floatParameter(parameters, "beta") ?? Float(0.25)' in source
 
 
 def test_float_constants_are_shortest_float32_literals() -> None:
@@ -160,7 +160,7 @@ def test_unsupported_body_gives_stub() -> None:
     )
     assert swift_syntax_errors(layer.source) == []
     assert "throw MatMulSumLayerError.notImplemented(Self.notImplementedMessage)" in layer.source
-    assert 'self.axis = Self.intParameter(parameters, "axis") ?? 1' in layer.source
+    assert 'self.axis = MatMulSumLayer.intParameter(parameters, "axis") ?? 1' in layer.source
     assert "makeLibrary" not in layer.source
     _assert_no_force_unwrap(layer.source)
 
@@ -172,10 +172,10 @@ def test_stub_exposes_typed_function_attributes() -> None:
     layer = _layer(text, {"scale": 2.0})
     assert layer.needs_hand_written
     for line in (
-        'self.scale = Self.floatParameter(parameters, "scale") ?? Float(2.0)',
-        'self.mode = Self.stringParameter(parameters, "mode") ?? "fast"',
-        'self.axis = Self.intParameter(parameters, "axis") ?? 1',
-        'self.eps = Self.floatParameter(parameters, "eps") ?? Float(0.001)',
+        'self.scale = TestLayer.floatParameter(parameters, "scale") ?? Float(2.0)',
+        'self.mode = TestLayer.stringParameter(parameters, "mode") ?? "fast"',
+        'self.axis = TestLayer.intParameter(parameters, "axis") ?? 1',
+        'self.eps = TestLayer.floatParameter(parameters, "eps") ?? Float(0.001)',
     ):
         assert line in layer.source, line
     assert swift_syntax_errors(layer.source) == []

@@ -196,7 +196,7 @@ public final class {{class_name}}: @unchecked Sendable {
     ///   - modelURL: a compiled `.mlmodelc`; `nil` uses `{{resource_name}}.mlmodelc` from `Bundle.main`.
     ///   - computeUnits: defaults to the recipe's ``defaultComputeUnits``.
     public init(modelURL: URL? = nil, computeUnits: MLComputeUnits = {{class_name}}.defaultComputeUnits) {
-        imageLoader = ModelLoader(resourceName: Self.modelResourceName, url: modelURL, computeUnits: computeUnits)
+        imageLoader = ModelLoader(resourceName: {{class_name}}.modelResourceName, url: modelURL, computeUnits: computeUnits)
     }
 
     /// Loads the model now instead of on the first classification.
@@ -284,7 +284,7 @@ public final class {{class_name}}: @unchecked Sendable {
     ///   - modelURL: a compiled `.mlmodelc`; `nil` uses `{{resource_name}}.mlmodelc` from `Bundle.main`.
     ///   - computeUnits: defaults to the recipe's ``defaultComputeUnits``.
     public init(modelURL: URL? = nil, computeUnits: MLComputeUnits = {{class_name}}.defaultComputeUnits) {
-        loader = ModelLoader(resourceName: Self.modelResourceName, url: modelURL, computeUnits: computeUnits)
+        loader = ModelLoader(resourceName: {{class_name}}.modelResourceName, url: modelURL, computeUnits: computeUnits)
     }
 
     /// Loads the model now instead of on the first prediction.
@@ -378,8 +378,8 @@ public final class {{class_name}}: @unchecked Sendable {
         mergesURL: URL? = nil,
         computeUnits: MLComputeUnits = {{class_name}}.defaultComputeUnits
     ) {
-        imageLoader = ModelLoader(resourceName: Self.modelResourceName, url: imageModelURL, computeUnits: computeUnits)
-        textLoader = ModelLoader(resourceName: Self.textModelResourceName, url: textModelURL, computeUnits: computeUnits)
+        imageLoader = ModelLoader(resourceName: {{class_name}}.modelResourceName, url: imageModelURL, computeUnits: computeUnits)
+        textLoader = ModelLoader(resourceName: {{class_name}}.textModelResourceName, url: textModelURL, computeUnits: computeUnits)
         self.labelsURL = labelsURL
         self.vocabularyURL = vocabularyURL
         self.mergesURL = mergesURL
