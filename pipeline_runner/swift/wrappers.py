@@ -206,17 +206,24 @@ def _token_input(interface: ModelInterface, kind: str) -> FeatureInfo:
     if len(interface.inputs) != 1:
         raise ValueError(f"{kind} supports one token-id input; the model has {[f.name for f in interface.inputs]}")
     feature = interface.inputs[0]
-    if feature.kind != "multiArray" or feature.dtype not in ("int32", "float32"):
-        raise ValueError(f"input {feature.name!r} ({feature.kind}, {feature.dtype}) is not an int32/float32 multi-array")
+    if feature.kind != "multiArray" or feature.dtype not in _TOKEN_SCALARS:
+        raise ValueError(
+            f"input {feature.name!r} ({feature.kind}, {feature.dtype}) is not an int32/float32/float64 multi-array"
+        )
     if not feature.shape:
         raise ValueError(f"input {feature.name!r} has no shape in the spec")
     return feature
 
 
+# Token-id input element type in the spec → Swift scalar of the MLShapedArray built from [Int32].
+_TOKEN_SCALARS = {"int32": "Int32", "float32": "Float", "float64": "Double"}
+
+
 def _shaped_input(feature: FeatureInfo, ids: str, shape_constant: str) -> str:
-    if feature.dtype == "int32":
+    scalar = _TOKEN_SCALARS[feature.dtype or ""]
+    if scalar == "Int32":
         return f"let input = MLShapedArray<Int32>(scalars: {ids}, shape: Self.{shape_constant})"
-    return f"let input = MLShapedArray<Float>(scalars: {ids}.map {{ Float($0) }}, shape: Self.{shape_constant})"
+    return f"let input = MLShapedArray<{scalar}>(scalars: {ids}.map {{ {scalar}($0) }}, shape: Self.{shape_constant})"
 
 
 def _class_doc(summary: str, interface: ModelInterface, api: list[str], notes: list[str]) -> str:

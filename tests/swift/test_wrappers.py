@@ -290,11 +290,12 @@ def test_embedding_model_needs_text_interface(models) -> None:
         generate_wrapper(interface, "M", "all", "embedding_model", "M", {})
 
 
-def test_custom_layers_are_noted(custom_layer_model) -> None:
+def test_custom_layers_are_noted_and_double_inputs_work(custom_layer_model) -> None:
     interface = read_model_interface(custom_layer_model)
-    interface.inputs[0].dtype = "int32"  # reuse the NN model as a token model
+    assert interface.inputs[0].dtype == "float64"  # a NeuralNetwork input, used as token ids
     source = generate_wrapper(interface, "M", "all", "token_model", "M", None)
     assert "CustomSquareLayer" in source
+    assert "MLShapedArray<Double>(scalars: tokenIDs.map { Double($0) }, shape: Self.inputShape)" in source
     assert swift_syntax_errors(source) == []
 
 
