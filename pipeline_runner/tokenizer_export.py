@@ -46,8 +46,11 @@ DEFAULT_TEXTS: list[str] = [
     "  multiple   spaces\tand\nnewlines  ",   # whitespace collapse
     "",                                       # empty: just sot, eot
     "fish &amp; chips &lt;3",                 # HTML entities
+    "it&#8217;s &#x41;&#66;C &amp;amp;",      # numeric entities, unescaped twice
     "ﬁne ﬂowers",                             # Latin ligatures (ftfy)
     "ＦＵＬＬ　ｗｉｄｔｈ",                          # full-width ASCII (ftfy)
+    "ΟΔΥΣΣΕΥΣ ΣΟΦΟΣ",                          # Greek final sigma when lower-casing
+    "x'ſ y",                                  # case-insensitive 's matches long s
     "<start_of_text> literal special tokens <end_of_text>",
     "a diagram of a 'quoted' word and x's",
     " ".join(["a very long caption that keeps going"] * 20),  # truncated, eot kept last

@@ -21,9 +21,12 @@ from pipeline_runner.tokenizer_export import DEFAULT_TEXTS, export_clip_tokenize
 SPECIALS = ("<start_of_text>", "<end_of_text>")
 QUOTES = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
           "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"'}
-LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+QUOTES["\u02bc"] = "'"
+LIGATURES = {"Ĳ": "IJ", "ĳ": "ij", "ŉ": "'n", "Ǆ": "DŽ", "ǅ": "Dž", "ǆ": "dž", "Ǉ": "LJ", "ǈ": "Lj", "ǉ": "lj",
+             "Ǌ": "NJ", "ǋ": "Nj", "ǌ": "nj", "Ǳ": "DZ", "ǲ": "Dz", "ǳ": "dz",
+             "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
              "\ufb05": "ſt", "\ufb06": "st"}
-ENTITY = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|amp|lt|gt|quot|apos|nbsp);")
+ENTITY = re.compile(r"&(#[0-9]{1,9}|#[xX][0-9a-fA-F]{1,8}|amp|lt|gt|quot|apos|nbsp);")
 NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": "\u00a0"}
 CONTRACTIONS = ("'s", "'t", "'re", "'ve", "'m", "'ll", "'d")
 
@@ -39,7 +42,8 @@ def unescape(text: str) -> str:
         name = m.group(1)
         if name.startswith("#"):
             code = int(name[2:], 16) if name[1] in "xX" else int(name[1:])
-            return chr(code) if 0 < code < 0x110000 else m.group(0)
+            valid = 0 < code < 0x110000 and not 0xD800 <= code <= 0xDFFF
+            return chr(code) if valid else m.group(0)
         return NAMED[name]
     return ENTITY.sub(entity, text)
 
@@ -54,11 +58,11 @@ class ReferenceTokenizer:
         self.sot, self.eot = vocab[SPECIALS[0]], vocab[SPECIALS[1]]
 
     def clean(self, text: str) -> str:
+        text = unescape(unescape(text))
         text = "".join(LIGATURES.get(c, QUOTES.get(c, c)) for c in text)
         text = "".join(chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else " " if c == "\u3000" else c
                        for c in text)
-        text = unescape(unescape(unicodedata.normalize("NFC", text)))
-        return " ".join(text.split()).lower()
+        return " ".join(unicodedata.normalize("NFC", text).split()).lower()
 
     def pretokenize(self, text: str) -> list[str]:
         kind = lambda c: "L" if unicodedata.category(c)[0] == "L" else "N" if unicodedata.category(c)[0] == "N" \
@@ -66,9 +70,10 @@ class ReferenceTokenizer:
         tokens, i = [], 0
         while i < len(text):
             rest = text[i:]
-            match = next((s for s in (*SPECIALS, *CONTRACTIONS) if rest.startswith(s)), None)
+            folded = rest.replace("ſ", "s")  # open_clip's pattern is case-insensitive
+            match = next((s for s in (*SPECIALS, *CONTRACTIONS) if folded.startswith(s)), None)
             if match:
-                tokens.append(match)
+                tokens.append(rest[:len(match)])
                 i += len(match)
                 continue
             k, j = kind(text[i]), i + 1
