@@ -271,7 +271,7 @@ def test_embedding_model(models) -> None:
         "public func embed(text: String) async throws -> [Float]",
         "public func classify(_ image: CGImage, topK: Int = 5) async throws -> [Prediction]",
         'public func addLabel(_ label: String, template: String = "a photo of a {}.") async throws',
-        "CLIPTokenizer(vocabularyURL: vocabulary, mergesURL: merges)",
+        "try CLIPTokenizer(vocabularyURL: vocabulary, mergesURL: merges)",
         ".encode(text, contextLength: Self.textSequenceLength)",
         "ModelKit.cosineSimilarity(imageEmbedding, $0)",
         "ModelKit.softmax(logits)",

@@ -487,7 +487,7 @@ public final class {{class_name}}: @unchecked Sendable {
         }
         let vocabulary = try vocabularyURL ?? Self.bundleURL(Self.vocabularyResource)
         let merges = try mergesURL ?? Self.bundleURL(Self.mergesResource)
-        let made = CLIPTokenizer(vocabularyURL: vocabulary, mergesURL: merges)
+        let made = try CLIPTokenizer(vocabularyURL: vocabulary, mergesURL: merges)
         tokenizer = made
         return made
     }
