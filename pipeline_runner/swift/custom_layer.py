@@ -256,8 +256,8 @@ def _render_generated(context: _Context, program: ew.ElementwiseProgram, params:
     input_textures = [namer.fresh(f"{name}Texture", "inputTexture") for name in input_idents]
     output_textures = [namer.fresh(f"{name}Texture", "outputTexture") for name in program.output_names]
     # Statement names are shared by the Swift and Metal renderings (separate scopes).
-    swift_body = ew.render_body(program, "swift", input_idents, param_ident, _fork(namer))
-    metal_body = ew.render_body(program, "metal", input_idents, param_ident, _fork(namer))
+    swift_body = ew.render_body(program, "swift", input_idents, param_ident, namer.fork())
+    metal_body = ew.render_body(program, "metal", input_idents, param_ident, namer.fork())
 
     def cpu_loop(element: str) -> str:
         if element == "Float" and (vforce := _single_vforce_op(program)):
@@ -340,12 +340,6 @@ def _single_vforce_op(program: ew.ElementwiseProgram) -> str | None:
     if output is not node or node.op not in _VFORCE or not isinstance(program.nodes[node.args[0]], ew.InputRef):
         return None
     return _VFORCE[node.op]
-
-
-def _fork(namer: ew.Namer) -> ew.Namer:
-    copy = ew.Namer()
-    copy._used = set(namer._used)  # noqa: SLF001 - same module family, deliberate
-    return copy
 
 
 def _metal_source(

@@ -307,6 +307,12 @@ class Namer:
     def __init__(self) -> None:
         self._used: set[str] = set()
 
+    def fork(self) -> Namer:
+        """A namer that avoids every name taken so far (for a separate scope)."""
+        copy = Namer()
+        copy._used = set(self._used)
+        return copy
+
     def fresh(self, hint: str, fallback: str = "v") -> str:
         base = re.sub(r"[^A-Za-z0-9_]", "_", hint).strip("_") or fallback
         if base[0].isdigit():
