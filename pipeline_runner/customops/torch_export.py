@@ -55,20 +55,62 @@ def make_symbolic(custom_ops: list[dict], op: dict, opset: int):
     n_outputs = len(function.output)
 
     def symbolic(g, *args):
-        inputs, attrs = [], dict(recipe_attrs)
+        inputs, attrs, call_args = [], dict(recipe_attrs), []
         for arg, value in zip(schema.arguments, args):
             if arg.type.kind() in ("TensorType", "OptionalType"):
                 inputs.append(value)
+                call_args.append(value)
             else:
-                attrs[arg.name] = attribute_value(_constant(custom_ops, op, arg, value), declared.get(arg.name))
+                const = _constant(custom_ops, op, arg, value)
+                attrs[arg.name] = attribute_value(const, declared.get(arg.name))
+                call_args.append(const)
         missing = [a for a, default in declared.items() if a not in attrs and default is None]
         if missing:
             raise ValueError(f"{field(custom_ops, op, 'onnx', 'attributes')}: no value for the function's "
                              f"attribute(s) {missing}; set them here or pass them as arguments of {torch_name}")
         kwargs = {_attribute_key(custom_ops, op, k, v): v for k, v in attrs.items()}
-        return g.op(qualified, *inputs, outputs=n_outputs, **kwargs)
+        outputs = g.op(qualified, *inputs, outputs=n_outputs, **kwargs)
+        annotate_outputs(packet, call_args, outputs if n_outputs > 1 else (outputs,))
+        return outputs
 
     return symbolic
+
+
+def annotate_outputs(packet, call_args: list, outputs) -> None:
+    """Give the new node's outputs the dtype and shape the op's fake impl computes.
+
+    Unknown (dynamic) input dims are probed with two different sizes; an output dim
+    that changes with them stays unknown. Best effort: any failure leaves the
+    outputs unannotated (ONNX shape inference through the function fills them in).
+    """
+    import torch
+
+    try:
+        probes = [packet.default(*_meta_args(call_args, fill)) for fill in _PROBE_SIZES]
+        probes = [p if isinstance(p, (tuple, list)) else (p,) for p in probes]
+        for value, first, second in zip(outputs, *probes, strict=True):
+            dims = [a if a == b else None for a, b in zip(first.shape, second.shape, strict=True)]
+            value.setType(torch._C.TensorType.create_from_tensor(first.new_empty(0, device="cpu"))
+                          .with_sizes(dims).with_dtype(first.dtype))
+    except Exception:  # noqa: BLE001 - annotation is an optimisation only
+        return
+
+
+_PROBE_SIZES = (7919, 7927)  # stand-ins for unknown dims: distinct primes
+
+
+def _meta_args(call_args: list, fill: int) -> list:
+    import torch
+
+    out = []
+    for value in call_args:
+        if isinstance(value, torch._C.Value):
+            t = value.type()
+            sizes = [fill if d is None else d for d in t.varyingSizes()]
+            out.append(torch.empty(sizes, dtype=t.dtype(), device="meta"))
+        else:
+            out.append(value)
+    return out
 
 
 def _check_arguments(custom_ops, op, schema, declared) -> None:

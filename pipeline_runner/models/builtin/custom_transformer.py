@@ -6,12 +6,16 @@ vocabulary logits. The feed-forward activation is a ``torch.library`` op named b
 ``activation`` (``namespace::name``), so export emits one custom ONNX node per block.
 
 An activation op with one Tensor argument is applied to the hidden layer; an op with
-k Tensor arguments gets the hidden layer's k equal chunks (a gated feed-forward,
-e.g. ``a · sigmoid(b)``). ``activation_args`` are extra keyword arguments of the op
+k Tensor arguments gets k hidden projections (a gated feed-forward, e.g.
+``a · sigmoid(b)``). ``activation_args`` are extra keyword arguments of the op
 (e.g. a float ``alpha``), which the exporter turns into node attributes.
 
 Token ids may be int32 (what Core ML takes) or int64; ``nn.Embedding`` accepts both,
 so the exported graph takes the dtype the recipe declares and casts nothing.
+
+Queries, keys, values and the gated projections are separate linear layers rather than
+one fused projection split by indexing: the split would export as scalar-index
+Gather/Slice nodes, which NeuralNetwork Core ML models handle poorly.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ _MASKED = -1.0e4  # additive causal mask: exp() underflows to 0, and fp16 can ho
 
 
 class CustomOpActivation(nn.Module):
-    """Calls a registered ``torch.library`` op on k chunks of its input."""
+    """Calls a registered ``torch.library`` op on its k Tensor inputs."""
 
     def __init__(self, op_name: str, op_args: dict | None = None):
         super().__init__()
@@ -37,9 +41,8 @@ class CustomOpActivation(nn.Module):
         self.arity = len(tensor_arguments(op_name))
         self.op_args = dict(op_args or {})
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        chunks = h.chunk(self.arity, dim=-1) if self.arity > 1 else (h,)
-        return self.op(*chunks, **self.op_args)
+    def forward(self, *hs: torch.Tensor) -> torch.Tensor:
+        return self.op(*hs, **self.op_args)
 
     def extra_repr(self) -> str:
         return f"{self.op_name}, arity={self.arity}, args={self.op_args}"
@@ -52,15 +55,17 @@ class CausalSelfAttention(nn.Module):
             raise ValueError(f"dim {dim} is not divisible by heads {heads}")
         self.heads = heads
         self.scale = (dim // heads) ** -0.5
-        self.qkv = nn.Linear(dim, dim * 3)
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
         self.proj = nn.Linear(dim, dim)
         mask = torch.triu(torch.full((max_seq_len, max_seq_len), _MASKED), diagonal=1)
         self.register_buffer("mask", mask, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
-        qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
+        q, k, v = (proj(x).reshape(b, n, self.heads, c // self.heads).transpose(1, 2)
+                   for proj in (self.q, self.k, self.v))
         scores = (q @ k.transpose(-2, -1)) * self.scale + self.mask[:n, :n]
         out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(b, n, c)
         return self.proj(out)
@@ -69,12 +74,12 @@ class CausalSelfAttention(nn.Module):
 class FeedForward(nn.Module):
     def __init__(self, dim: int, hidden: int, activation: CustomOpActivation):
         super().__init__()
-        self.up = nn.Linear(dim, hidden * activation.arity)
+        self.up = nn.ModuleList(nn.Linear(dim, hidden) for _ in range(activation.arity))
         self.act = activation
         self.down = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down(self.act(self.up(x)))
+        return self.down(self.act(*(up(x) for up in self.up)))
 
 
 class Block(nn.Module):
