@@ -1,0 +1,98 @@
+"""swift: generated Swift for the app — the typed model wrapper and one MLCustomLayer class per custom layer.
+
+Feature names, shapes and labels come from the saved Core ML specs (read back from
+disk), so the Swift can never disagree with the model it wraps.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pipeline_runner.engine.stage import Stage, StageContext, StageResult
+from pipeline_runner.stages.convert import coreml_artifact
+
+
+def _image_graph(recipe) -> dict | None:
+    """The graph whose model an app feeds pictures: a classifier graph first, else any image-input graph."""
+    image_graphs = [g for g in recipe.graphs if any("image" in i for i in g["inputs"])]
+    classifiers = [g for g in image_graphs if g.get("classifier")]
+    return (classifiers or image_graphs or [None])[0]
+
+
+def _wrapper_plan(recipe) -> tuple[dict, dict]:
+    """(graph the wrapper loads, extras for the wrapper template) for the recipe's ios.wrapper kind."""
+    ios, graphs = recipe.data["ios"], recipe.graphs
+    kind = ios["wrapper"]
+    if kind == "image_classifier":
+        graph = _image_graph(recipe) or graphs[0]
+        image = next((i["image"] for i in graph["inputs"] if "image" in i), {})
+        return graph, {"crop": image.get("resize", "center_crop"), "labels": ios.get("labels")}
+    if kind == "embedding_model":
+        image = next(g for g in graphs if any("image" in i for i in g["inputs"]) and not g.get("classifier"))
+        text = next(g for g in graphs if any(i["dtype"].startswith("int") for i in g["inputs"]))
+        return image, {"text_graph": text["name"], "crop": "center_crop"}
+    return graphs[0], {}
+
+
+def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner.recipe import function_text
+    from pipeline_runner.swift.custom_layer import generate_custom_layer
+    from pipeline_runner.swift.spec_reader import read_model_interface
+    from pipeline_runner.swift.syntax import swift_syntax_errors
+    from pipeline_runner.swift.wrappers import generate_wrapper
+
+    recipe = ctx.recipe
+    files: dict[str, str] = {}
+    hand_written: dict[str, str] = {}
+    for op in recipe.data["custom_ops"]:
+        coreml = op["coreml"]
+        if coreml["mapping"] != "custom_layer":
+            continue
+        layer = generate_custom_layer(function_text(op["onnx"], recipe.data["export"]["opset"]),
+                                      coreml["class_name"], coreml["parameters"], coreml["description"])
+        files[layer.filename] = layer.source
+        if layer.needs_hand_written:
+            hand_written[coreml["class_name"]] = f"needs a hand-written implementation: {layer.reason}"
+            ctx.log(f"{coreml['class_name']}: {hand_written[coreml['class_name']]}")
+
+    interfaces = {}
+    ios = recipe.data["ios"]
+    if ios["wrapper"] != "none":
+        graph, extras = _wrapper_plan(recipe)
+        interface = read_model_interface(ctx.existing(coreml_artifact(recipe, graph["name"])))
+        interfaces[graph["name"]] = interface.to_dict()
+        if "text_graph" in extras:
+            text_interface = read_model_interface(ctx.existing(coreml_artifact(recipe, extras["text_graph"])))
+            extras["text_interface"] = text_interface
+            interfaces[extras["text_graph"]] = text_interface.to_dict()
+        files[f"{ios['class_name']}.swift"] = generate_wrapper(
+            interface, ios["class_name"], recipe.data["convert"]["compute_units"], ios["wrapper"],
+            graph["name"], extras)
+
+    artifacts = []
+    for filename, source in files.items():
+        errors = swift_syntax_errors(source)
+        if errors:  # a generator bug: never hand the app Swift that does not parse
+            raise ValueError(f"generated {filename} does not parse: {errors[0]}")
+        rel = f"swift/{filename}"
+        ctx.output(rel).write_text(source)
+        artifacts.append(rel)
+    rel = "swift/interface.json"
+    ctx.output(rel).write_text(json.dumps({"wrapper": ios["wrapper"], "class_name": ios.get("class_name"),
+                                           "models": interfaces, "custom_layers_needing_code": hand_written},
+                                          indent=2, sort_keys=True) + "\n")
+    artifacts.append(rel)
+    ctx.log(f"{len(files)} Swift file(s)")
+    return StageResult(artifacts, info={"files": sorted(files), "needs_hand_written": hand_written},
+                       notes=list(hand_written.values()))
+
+
+STAGE = Stage(
+    name="swift",
+    version=1,
+    run=run,
+    needs=("convert",),
+    reads=("ios", "custom_ops", "convert.compute_units", "export.opset"),
+    tools=("coremltools", "onnx"),
+    code=("pipeline_runner.swift", "pipeline_runner.stages.swift"),
+)
