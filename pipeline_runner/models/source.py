@@ -18,6 +18,7 @@ class ModelSource:
         entry(model, **entry_args) -> nn.Module; e.g. a CLIP model's image encoder.
     prepare_for_export(module) -> nn.Module: e.g. reparameterise branches before export.
     adapt_state_dict(state_dict, architecture) -> state_dict: map a foreign checkpoint's keys.
+    app_files: files an app needs beside the Core ML models (see ``AppFiles``), or None.
     """
 
     name: str
@@ -25,4 +26,17 @@ class ModelSource:
     entries: dict[str, Callable[..., Module]] = field(default_factory=dict)
     prepare_for_export: Callable[[Module], Module] | None = None
     adapt_state_dict: Callable[[dict, str], dict] | None = None
+    app_files: "AppFiles | None" = None
     describe: str = ""
+
+
+@dataclass(frozen=True)
+class AppFiles:
+    """Files an app reads beside the Core ML models (e.g. a CLIP model's label embeddings and tokenizer).
+
+    entries: the ``app_files`` stage runs for recipes with a graph exporting one of these entries.
+    write(model, recipe, out_dir) -> [paths written inside out_dir]: the built model, in eval mode.
+    """
+
+    entries: frozenset[str]
+    write: Callable[[Module, Any, Any], list]
