@@ -26,13 +26,16 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     from onnx2coreml import Converter
 
     from pipeline_runner import customops
+    from pipeline_runner.convert.classifier import attach_classifier
     from pipeline_runner.convert.fixed_shapes import pin_input_shapes
+    from pipeline_runner.convert.image_input import coreml_image_inputs, prepend_normalisation
     from pipeline_runner.convert.metadata import stamp
 
     cfg = recipe.data["convert"]
     is_program = cfg["format"] == "mlprogram"
     model = onnx.load(str(onnx_path))
     model, notes = pin_input_shapes(model, graph)
+    model = prepend_normalisation(model, graph)
     model, lowerings = customops.prepare_for_coreml(model, recipe.data["custom_ops"])
 
     converter = Converter()
@@ -45,6 +48,8 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     program = converter.to_mil(model, target=build_target, precision=precision if is_program else None)
 
     kwargs = {"convert_to": cfg["format"], "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg["compute_units"]])}
+    kwargs["inputs"] = coreml_image_inputs(ct, graph)
+    kwargs["classifier_config"] = attach_classifier(ct, program, graph)
     if is_program:
         kwargs["minimum_deployment_target"] = target
         kwargs["compute_precision"] = _compute_precision(ct, precision, cfg["fp32_op_types"])
