@@ -1,8 +1,10 @@
 """Seeded inputs for export and validation, made from a graph's input specs.
 
 Float inputs are standard normal; integer inputs uniform in their ``range``; image
-inputs are random 8-bit RGB pictures, kept as pixels for Core ML's image input and
-normalised with the recipe's ``image`` section for PyTorch and ONNX.
+inputs are small real pictures (``pipeline_runner.images``: shapes, stripes,
+gradients) fitted to the input size as the recipe's ``image.resize`` says, kept as
+pixels for Core ML's image input and normalised with the recipe's ``image`` section
+for PyTorch and ONNX.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def _one(inputs: list[dict], rng: np.random.Generator) -> Sample:
         shape, dtype = tuple(spec["shape"]), np.dtype(spec["dtype"])
         if "image" in spec:
             n, _, h, w = shape
-            imgs = [rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8) for _ in range(n)]
+            imgs = [_picture(rng, h, w, spec["image"]) for _ in range(n)]
             pixels[spec["name"]] = imgs[0]
             tensors[spec["name"]] = np.concatenate([normalise(i, spec["image"]) for i in imgs]).astype(dtype)
         elif dtype.kind in "iu":
@@ -51,3 +53,12 @@ def _one(inputs: list[dict], rng: np.random.Generator) -> Sample:
         else:
             tensors[spec["name"]] = rng.standard_normal(shape).astype(dtype)
     return Sample(tensors, pixels)
+
+
+def _picture(rng: np.random.Generator, height: int, width: int, image: dict) -> np.ndarray:
+    """A rendered picture of a random kind at a photo-like size, fitted to height x width."""
+    from pipeline_runner import images
+
+    kind = images.KINDS[int(rng.integers(len(images.KINDS)))]
+    src = images.picture(kind, *images.source_size(height, width), rng)
+    return images.fit(src, height, width, image.get("resize", "center_crop"))
