@@ -182,20 +182,23 @@ def function_text(onnx_spec: dict, opset: int) -> str:
 @check
 def _custom_op_export(doc, data):
     """Custom ops need the TorchScript exporter; attributes and layer parameters must fit the function."""
+    ops = data.get("custom_ops", [])
+    if not ops:
+        return []  # and import no ML library
     import onnx.parser
 
-    ops = data.get("custom_ops", [])
     problems = []
-    if ops and data["export"]["exporter"] != "torchscript":
+    if data["export"]["exporter"] != "torchscript":
         names = ", ".join(op["name"] for op in ops)
         problems.append(doc.problem(("export", "exporter"), f"custom ops ({names}) need export.exporter: torchscript",
                                     "the symbolics that emit one custom node per call are TorchScript-exporter hooks"))
     for i, op in enumerate(ops):
         at = ("custom_ops", i)
         try:
-            declared = set(onnx.parser.parse_function(function_text(op["onnx"], data["export"]["opset"])).attribute)
+            fn = onnx.parser.parse_function(function_text(op["onnx"], data["export"]["opset"]))
         except Exception:  # reported by _custom_ops
             continue
+        declared = {*fn.attribute, *(a.name for a in fn.attribute_proto)}  # untyped, and typed with defaults
         for name, value in op["onnx"]["attributes"].items():
             if name not in declared:
                 problems.append(doc.problem((*at, "onnx", "attributes", name), f"the function declares no attribute {name!r}",
