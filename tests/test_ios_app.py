@@ -106,3 +106,231 @@ def test_tokenizer_fixtures_are_committed_and_current(tmp_path):
         assert committed.read_bytes() == path.read_bytes(), f"{committed.name} is stale: rerun the fixture script"
     vectors = json.loads((RESOURCES / "test_vectors.json").read_text(encoding="utf-8"))
     assert vectors["context_length"] == 77 and len(vectors["cases"]) >= 15
+
+
+# ---------------------------------------------------------------------------
+# The app, its XcodeGen spec and the copy script
+
+APP_SOURCES = IOS / "App" / "Sources"
+
+
+def _load_copy_models():
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("ios_copy_models", IOS / "scripts" / "copy_models.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
+    spec.loader.exec_module(module)
+    return module
+
+
+copy_models = _load_copy_models()
+
+CLASSIFIER_WRAPPER = """\
+import CoreGraphics
+import CoreML
+import CoreVideo
+import Foundation
+import ImageIO
+import Vision
+
+public final class ViTClassifier: @unchecked Sendable {
+    public struct Prediction: Sendable, Hashable {
+        public let label: String
+        public let confidence: Float
+    }
+
+    public init(modelURL: URL? = nil) {}
+
+    public func classify(_ image: CGImage, topK: Int = 5) async throws -> [Prediction] { [] }
+
+    public func classify(
+        _ pixelBuffer: CVPixelBuffer, orientation: CGImagePropertyOrientation = .up, topK: Int = 5
+    ) async throws -> [Prediction] { [] }
+}
+"""
+
+EMBEDDING_WRAPPER = """\
+import CoreGraphics
+import Foundation
+import ModelKit
+
+public final class MobileCLIP: @unchecked Sendable {
+    public init() {}
+    public func embed(image: CGImage) async throws -> [Float] { [] }
+    public func embed(text: String) async throws -> [Float] { [] }
+    public func addLabel(_ label: String, template: String = "a photo of a {}.") async throws {}
+}
+"""
+
+TOKEN_WRAPPER = """\
+import CoreML
+import Foundation
+
+public final class TinyLM: @unchecked Sendable {
+    public init() {}
+    public func logits(for tokenIDs: [Int32]) async throws -> MLShapedArray<Float> { MLShapedArray(scalars: [0], shape: [1]) }
+}
+"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def fake_build(root: Path) -> Path:
+    """build/ with an image classifier (manifest + interface.json), an embedding model and a
+    token model (directory layout only), and a recipe without a wrapper."""
+    build = root / "build"
+    vit = build / "vit"
+    _write(vit / "coreml" / "vit.mlpackage" / "Manifest.json", "{}")
+    _write(vit / "coreml" / "vit.mlpackage" / "Data" / "com.apple.CoreML" / "model.mlmodel", "spec")
+    _write(vit / "swift" / "ViTClassifier.swift", CLASSIFIER_WRAPPER)
+    _write(vit / "swift" / "interface.json", json.dumps({"wrapper": "image_classifier", "class_name": "ViTClassifier"}))
+    _write(vit / "manifest.json", json.dumps({"recipe": "vit", "stages": {"convert": {"status": "ok"}}}))
+    _write(vit / "onnx" / "vit.onnx", "not copied")
+
+    clip = build / "mobileclip"
+    _write(clip / "coreml" / "image_encoder.mlpackage" / "Manifest.json", "{}")
+    _write(clip / "coreml" / "text_encoder.mlpackage" / "Manifest.json", "{}")
+    _write(clip / "swift" / "MobileCLIP.swift", EMBEDDING_WRAPPER)
+    _write(clip / "app" / "label_embeddings.json",
+           json.dumps({"labels": ["cat"], "embeddings": [[1.0, 0.0]], "logit_scale": 100.0}))
+    _write(clip / "app" / "vocab.json", "{}")
+    _write(clip / "app" / "merges.txt", "#version: 0.2\n")
+    _write(clip / "app" / ".keep", "")
+
+    lm = build / "tinylm"
+    _write(lm / "coreml" / "tinylm.mlmodel", "spec")
+    _write(lm / "swift" / "TinyLM.swift", TOKEN_WRAPPER)
+    _write(lm / "app" / "vocab.json", "{}")  # identical to mobileclip's: shared, not a clash
+
+    plain = build / "plain"
+    _write(plain / "coreml" / "plain.mlpackage" / "Manifest.json", "{}")
+    return build
+
+
+def test_app_sources_cover_the_features():
+    sources = {p.name: p.read_text(encoding="utf-8") for p in APP_SOURCES.glob("*.swift")}
+    joined = "\n".join(sources.values())
+    assert "@main" in joined and "PhotosPicker" in joined and "AVCaptureSession" in joined
+    assert "protocol ImageClassifying" in joined and "protocol ImageTextEmbedding" in joined
+    assert "ModelCatalog.load" in joined and "ModelRegistry.capability(for:" in joined
+    assert '"a photo of a {}."' in joined
+    assert "import ModelKit" in joined
+
+
+@pytest.mark.parametrize("path", sorted(APP_SOURCES.glob("*.swift")), ids=lambda p: p.name)
+def test_no_force_unwraps_in_app(path):
+    assert force_unwraps(path.read_text(encoding="utf-8")) == []
+
+
+def test_project_yml_declares_app_target_and_modelkit():
+    import yaml
+
+    project = yaml.safe_load((IOS / "project.yml").read_text(encoding="utf-8"))
+    assert project["packages"]["ModelKit"]["path"] == "ModelKit"
+    target = project["targets"]["ModelDemo"]
+    assert target["type"] == "application" and target["platform"] == "iOS"
+    assert str(target["deploymentTarget"]) == "17.0"
+    assert {"package": "ModelKit", "product": "ModelKit"} in target["dependencies"]
+    paths = [s["path"] if isinstance(s, dict) else s for s in target["sources"]]
+    assert "App/Sources" in paths and "App/Models" in paths
+    settings = target["settings"]["base"]
+    assert settings["INFOPLIST_KEY_NSCameraUsageDescription"]
+    assert settings["GENERATE_INFOPLIST_FILE"] == "YES"
+    assert settings["COREML_CODEGEN_LANGUAGE"] == "None"
+    for source in paths:
+        assert source == "App/Models" or (IOS / source).is_dir()
+
+
+def test_models_folder_is_git_ignored():
+    ignored = (REPO / ".gitignore").read_text(encoding="utf-8").split()
+    assert "ios_app/App/Models/" in ignored and "ios_app/*.xcodeproj/" in ignored
+
+
+def test_copy_models_copies_builds_and_writes_catalog(tmp_path, capsys):
+    build = fake_build(tmp_path)
+    dest = tmp_path / "Models"
+    code = copy_models.main([str(build), "--recipes", "vit", "mobileclip", "tinylm", "--dest", str(dest)])
+    assert code == 0, capsys.readouterr().err
+    names = sorted(p.name for p in dest.iterdir())
+    assert names == sorted(["vit.mlpackage", "ViTClassifier.swift", "image_encoder.mlpackage",
+                            "text_encoder.mlpackage", "MobileCLIP.swift", "label_embeddings.json", "vocab.json",
+                            "merges.txt", "tinylm.mlmodel", "TinyLM.swift", "models.json", "ModelRegistry.swift"])
+    assert (dest / "vit.mlpackage" / "Data" / "com.apple.CoreML" / "model.mlmodel").read_text() == "spec"
+    assert not (dest / "interface.json").exists() and not (dest / ".keep").exists()
+
+    catalog = json.loads((dest / "models.json").read_text())
+    by_name = {m["name"]: m for m in catalog["models"]}
+    assert list(by_name) == ["vit", "mobileclip", "tinylm"]
+    assert by_name["vit"]["kind"] == "image_classifier" and by_name["vit"]["class_name"] == "ViTClassifier"
+    assert by_name["vit"]["files"] == ["vit.mlpackage", "ViTClassifier.swift"]
+    assert by_name["mobileclip"]["kind"] == "embedding_model" and by_name["mobileclip"]["logit_scale"] == 100.0
+    assert by_name["tinylm"] == {"name": "tinylm", "kind": "token_model", "class_name": "TinyLM",
+                                 "files": ["tinylm.mlmodel", "TinyLM.swift", "vocab.json"], "logit_scale": None}
+
+    registry = (dest / "ModelRegistry.swift").read_text()
+    assert swift_syntax_errors(registry) == []
+    assert 'case "vit":\n            return .classifier(ViTClassifierAdapter(model: ViTClassifier()))' in registry
+    assert "struct MobileCLIPAdapter: ImageTextEmbedding" in registry
+    assert 'case "tinylm":\n            return .unsupported(' in registry
+    assert force_unwraps(registry) == []
+
+
+def test_copy_models_defaults_to_every_build_and_skips_unwrapped(tmp_path, capsys):
+    build = fake_build(tmp_path)
+    dest = tmp_path / "Models"
+    assert copy_models.main([str(build), "--dest", str(dest)]) == 0
+    captured = capsys.readouterr()
+    assert "skip plain: no generated Swift wrapper" in captured.err
+    catalog = json.loads((dest / "models.json").read_text())
+    assert [m["name"] for m in catalog["models"]] == ["mobileclip", "tinylm", "vit"]
+
+
+def test_copy_models_replaces_previous_output_only_if_generated(tmp_path):
+    build = fake_build(tmp_path)
+    dest = tmp_path / "Models"
+    assert copy_models.main([str(build), "--recipes", "vit", "--dest", str(dest)]) == 0
+    assert copy_models.main([str(build), "--recipes", "mobileclip", "--dest", str(dest)]) == 0
+    assert not (dest / "vit.mlpackage").exists() and (dest / "MobileCLIP.swift").exists()
+
+    foreign = tmp_path / "Foreign"
+    _write(foreign / "notes.txt", "mine")
+    assert copy_models.main([str(build), "--recipes", "vit", "--dest", str(foreign)]) == 1
+    assert (foreign / "notes.txt").exists()
+    assert copy_models.main([str(build), "--recipes", "vit", "--dest", str(foreign), "--force"]) == 0
+
+
+def test_copy_models_errors(tmp_path, capsys):
+    build = fake_build(tmp_path)
+    dest = tmp_path / "Models"
+    assert copy_models.main([str(build), "--recipes", "nope", "--dest", str(dest)]) == 1
+    assert "no build for nope" in capsys.readouterr().err
+    _write(build / "tinylm" / "app" / "merges.txt", "different")
+    assert copy_models.main([str(build), "--recipes", "mobileclip", "tinylm", "--dest", str(dest)]) == 1
+    assert "both have a different merges.txt" in capsys.readouterr().err
+    assert copy_models.main([str(tmp_path / "missing"), "--dest", str(dest)]) == 1
+
+
+def test_registry_for_no_models_parses(tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    dest = tmp_path / "Models"
+    assert copy_models.main([str(build), "--dest", str(dest)]) == 0
+    assert json.loads((dest / "models.json").read_text())["models"] == []
+    assert swift_syntax_errors((dest / "ModelRegistry.swift").read_text()) == []
+
+
+def test_app_and_registry_agree_on_names():
+    """The generated registry uses the app's protocol and enum names; keep them in step."""
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in APP_SOURCES.glob("*.swift"))
+    registry = copy_models.render_registry([])
+    for name in ("ModelCapability", "ImageClassifying", "ImageTextEmbedding"):
+        assert re.search(rf"\b(enum|protocol) {name}\b", sources)
+    assert "static func capability(for name: String) -> ModelCapability" in registry
+    assert "case classifier(any ImageClassifying)" in sources and "case embedder(any ImageTextEmbedding)" in sources
+    assert "case unsupported(String)" in sources
