@@ -1,4 +1,4 @@
-"""One recipe ``custom_ops`` entry, read: its ONNX function, attribute values, layer parameters.
+"""One recipe ``custom_ops`` entry, read: its ONNX function, op key and attribute values.
 
 Everything here is derived from the recipe alone; errors name the recipe field
 (``custom_ops[i].onnx.attributes.alpha``) so a user knows what to change.
@@ -7,9 +7,6 @@ Everything here is derived from the recipe alone; errors name the recipe field
 from __future__ import annotations
 
 from functools import lru_cache
-
-# Python value → the ONNX attribute type it becomes when the function does not type it.
-_SCALAR_TYPES = {bool: "INT", int: "INT", float: "FLOAT", str: "STRING"}
 
 
 def field(ops: list[dict], op: dict, *path: str) -> str:
@@ -42,10 +39,6 @@ def _text(op: dict, opset: int) -> str:
     return function_text(op["onnx"], opset)
 
 
-def function_text_of(op: dict, opset: int) -> str:
-    return _text(op, opset)
-
-
 def declared_attributes(function) -> dict[str, object]:
     """{attribute name: typed default AttributeProto or None} the function declares."""
     declared: dict[str, object] = {name: None for name in function.attribute}
@@ -65,12 +58,3 @@ def attribute_value(value, declared_default):
     if declared_default.type == onnx.AttributeProto.FLOATS and isinstance(value, list):
         return [float(v) for v in value]
     return value
-
-
-def is_scalar(value) -> bool:
-    return type(value) in _SCALAR_TYPES
-
-
-def layer_parameters(op: dict, node_attributes: dict) -> dict:
-    """A custom layer's parameters: the node's attributes, then the recipe's ``coreml.parameters``."""
-    return {**node_attributes, **op["coreml"].get("parameters", {})}
