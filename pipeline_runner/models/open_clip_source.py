@@ -317,7 +317,8 @@ def _app_files(model, recipe, out_dir: Path) -> list[Path]:
         written.append(path)
     from pipeline_runner.tokenizer_export import DEFAULT_TEXTS, export_clip_tokenizer
 
-    files = export_clip_tokenizer(out_dir / "tokenizer", [*DEFAULT_TEXTS, *prompts],
+    # Flat, beside the label embeddings: an app bundle is flat (vocab.json, merges.txt, test_vectors.json).
+    files = export_clip_tokenizer(out_dir, [*DEFAULT_TEXTS, *prompts],
                                   context_length=_context_length(model))
     written += [files[k] for k in sorted(files)]
     return written

@@ -50,6 +50,7 @@ graphs:
     classifier: {{output: probabilities}}
 convert:
   precision: fp32
+ios: {{wrapper: embedding_model, class_name: TinyCLIP}}
 validate:
   samples: 2
 """

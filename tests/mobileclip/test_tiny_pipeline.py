@@ -125,7 +125,7 @@ def test_tokenizer_files_and_prompt_test_vectors(built):
     import open_clip
 
     _, build, _ = built
-    tok = build / "app" / "tokenizer"
+    tok = build / "app"
     assert (tok / "vocab.json").stat().st_size > 500_000 and (tok / "merges.txt").exists()
     vectors = json.loads((tok / "test_vectors.json").read_text())
     assert vectors["context_length"] == 16
