@@ -189,7 +189,9 @@ def _text_encoder(model):
     return _modules()[1](model)
 
 
-def _zero_shot_classifier(model, labels, templates=DEFAULT_TEMPLATES):
+def _zero_shot_classifier(model, labels=None, templates=DEFAULT_TEMPLATES):
+    if not labels or not all(isinstance(label, str) for label in labels):
+        raise ValueError("entry_args.labels must be a list of label strings for entry zero_shot_classifier")
     return _modules()[2](model, labels, templates)
 
 
