@@ -201,6 +201,7 @@ def fake_build(root: Path) -> Path:
            json.dumps({"labels": ["cat"], "embeddings": [[1.0, 0.0]], "logit_scale": 100.0}))
     _write(clip / "app" / "vocab.json", "{}")
     _write(clip / "app" / "merges.txt", "#version: 0.2\n")
+    _write(clip / "app" / "stale" / "vocab.json", "an old layout: not copied")
     _write(clip / "app" / ".keep", "")
 
     lm = build / "tinylm"
@@ -256,7 +257,8 @@ def test_copy_models_copies_builds_and_writes_catalog(tmp_path, capsys):
     build = fake_build(tmp_path)
     dest = tmp_path / "Models"
     code = copy_models.main([str(build), "--recipes", "vit", "mobileclip", "tinylm", "--dest", str(dest)])
-    assert code == 0, capsys.readouterr().err
+    assert code == 0
+    assert "stale is a folder: not copied" in capsys.readouterr().err
     names = sorted(p.name for p in dest.iterdir())
     assert names == sorted(["vit.mlpackage", "ViTClassifier.swift", "image_encoder.mlpackage",
                             "text_encoder.mlpackage", "MobileCLIP.swift", "label_embeddings.json", "vocab.json",

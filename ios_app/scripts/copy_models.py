@@ -8,6 +8,7 @@ For each recipe, from ``build/<recipe>/``:
 * ``coreml/*.mlpackage`` and ``coreml/*.mlmodel`` — the Core ML models;
 * ``swift/*.swift`` — the generated wrapper (and any custom-layer classes);
 * ``app/*`` — files the wrapper reads at run time (label embeddings, tokenizer files);
+  sub-folders are not copied (a warning names them);
 
 are copied, flat, into ``ios_app/App/Models/`` (the bundle is flat too, so two recipes
 may share a file name only when the contents are identical). Then it writes:
@@ -118,8 +119,10 @@ def read_build(recipe_dir: Path) -> ModelBuild | None:
     coreml_dir, swift_dir, app_dir = recipe_dir / "coreml", recipe_dir / "swift", recipe_dir / "app"
     models = sorted([*coreml_dir.glob("*.mlpackage"), *coreml_dir.glob("*.mlmodel")]) if coreml_dir.is_dir() else []
     swift = sorted(swift_dir.glob("*.swift")) if swift_dir.is_dir() else []
-    app_files = sorted(p for p in app_dir.iterdir() if p.is_file() and not p.name.startswith(".")) \
-        if app_dir.is_dir() else []
+    app_entries = sorted(p for p in app_dir.iterdir() if not p.name.startswith(".")) if app_dir.is_dir() else []
+    app_files = [p for p in app_entries if p.is_file()]
+    for folder in (p for p in app_entries if p.is_dir()):
+        warnings.append(f"{folder} is a folder: not copied (the wrappers look files up by name in a flat bundle)")
     if not models:
         print(f"skip {name}: no Core ML model in {coreml_dir}", file=sys.stderr)
         return None
