@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import CoreMLReferenceError, InputError, OpExecutionError, UnsupportedOpError
 from ..executor import TraceEntry
 from ..image import apply_nn_preprocessing
+from ..ops._util import single_threaded_kernels
 from .custom import custom_layer_parameters
 from .layers import REGISTRY
 
@@ -46,6 +47,10 @@ class NNEngine:
         return apply_nn_preprocessing(tensor, pre.scaler, color_space)
 
     def run(self, feeds, *, fp32=False, trace=None):
+        with single_threaded_kernels():
+            return self._run(feeds, trace)
+
+    def _run(self, feeds, trace):
         env = {name: np.asarray(v, dtype=np.float32) if np.asarray(v).dtype.kind == "f" else np.asarray(v)
                for name, v in feeds.items()}
         for layer in self.layers:

@@ -38,10 +38,10 @@ def _batched_matmul(layer, p, xs):
         a = np.swapaxes(a, -1, -2)
     if len(xs) == 2:
         b = np.swapaxes(xs[1], -1, -2) if p.transposeB else xs[1]
-        return [np.matmul(a, b)]
+        return [np.matmul(np.ascontiguousarray(a), np.ascontiguousarray(b))]
     rows, cols = p.weightMatrixFirstDimension, p.weightMatrixSecondDimension
     w = weights(p.weights, (cols, rows)).T  # stored transposed: (out, in)
-    y = np.matmul(a, w)
+    y = np.matmul(np.ascontiguousarray(a), w)
     return [y + weights(p.bias) if p.hasBias else y]
 
 

@@ -9,13 +9,13 @@ from .activation import softmax
 
 def _sdpa(ctx):
     q, k, v = ctx["query"], ctx["key"], ctx["value"]
-    scores = np.matmul(q, np.swapaxes(k, -1, -2)) / np.sqrt(np.float32(q.shape[-1]))
+    scores = np.matmul(np.ascontiguousarray(q), np.ascontiguousarray(np.swapaxes(k, -1, -2))) / np.sqrt(np.float32(q.shape[-1]))
     mask = ctx.get("attn_mask")
     if mask is not None:
         mask = np.asarray(mask)
         scores = np.where(mask, scores, -np.inf) if mask.dtype == np.bool_ else scores + mask
     with np.errstate(invalid="ignore"):
-        return np.matmul(softmax(scores, -1), v)
+        return np.matmul(softmax(scores, -1), np.ascontiguousarray(v))
 
 
 REGISTRY = {"scaled_dot_product_attention": _sdpa}
