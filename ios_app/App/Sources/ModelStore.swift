@@ -80,8 +80,8 @@ final class ModelStore {
         } else {
             zeroShot.detach()
         }
-        if let photo {
-            Task { await classify(photo: photo) }
+        if photo != nil {
+            Task { await reclassifyPhoto() }
         }
     }
 
@@ -99,6 +99,14 @@ final class ModelStore {
                 throw DemoError.unsupportedModel(reason)
             }
         }
+    }
+
+    /// Classifies the last photo again (after the zero-shot labels changed).
+    func reclassifyPhoto() async {
+        guard let photo else {
+            return
+        }
+        await classify(photo: photo)
     }
 
     /// Classifies one camera frame.

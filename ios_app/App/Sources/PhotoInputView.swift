@@ -40,6 +40,10 @@ struct PhotoInputView: View {
         .task(id: item) {
             await load(item)
         }
+        .onChange(of: store.zeroShot.embeddings) {
+            // New zero-shot labels or template: the shown result is stale.
+            Task { await store.reclassifyPhoto() }
+        }
     }
 
     private func load(_ item: PhotosPickerItem?) async {
