@@ -157,6 +157,8 @@ import Foundation
 import ModelKit
 
 public final class MobileCLIP: @unchecked Sendable {
+    public static let modelResourceName: String = "image_encoder"
+    public static let textModelResourceName: String = "text_encoder"
     public init() {}
     public func embed(image: CGImage) async throws -> [Float] { [] }
     public func embed(text: String) async throws -> [Float] { [] }
@@ -196,6 +198,7 @@ def fake_build(root: Path) -> Path:
     clip = build / "mobileclip"
     _write(clip / "coreml" / "image_encoder.mlpackage" / "Manifest.json", "{}")
     _write(clip / "coreml" / "text_encoder.mlpackage" / "Manifest.json", "{}")
+    _write(clip / "coreml" / "zero_shot.mlpackage" / "Manifest.json", "{}")  # the wrapper does not load it
     _write(clip / "swift" / "MobileCLIP.swift", EMBEDDING_WRAPPER)
     _write(clip / "app" / "label_embeddings.json",
            json.dumps({"labels": ["cat"], "embeddings": [[1.0, 0.0]], "logit_scale": 100.0}))
@@ -258,7 +261,9 @@ def test_copy_models_copies_builds_and_writes_catalog(tmp_path, capsys):
     dest = tmp_path / "Models"
     code = copy_models.main([str(build), "--recipes", "vit", "mobileclip", "tinylm", "--dest", str(dest)])
     assert code == 0
-    assert "stale is a folder: not copied" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "stale is a folder: not copied" in err
+    assert "zero_shot.mlpackage is not copied: no wrapper loads it" in err
     names = sorted(p.name for p in dest.iterdir())
     assert names == sorted(["vit.mlpackage", "ViTClassifier.swift", "image_encoder.mlpackage",
                             "text_encoder.mlpackage", "MobileCLIP.swift", "label_embeddings.json", "vocab.json",

@@ -5,7 +5,8 @@
 
 For each recipe, from ``build/<recipe>/``:
 
-* ``coreml/*.mlpackage`` and ``coreml/*.mlmodel`` — the Core ML models;
+* ``coreml/*.mlpackage`` and ``coreml/*.mlmodel`` — the Core ML models the wrapper loads
+  (by its ``...ResourceName`` constants; all of them when it names none);
 * ``swift/*.swift`` — the generated wrapper (and any custom-layer classes);
 * ``app/*`` — files the wrapper reads at run time (label embeddings, tokenizer files);
   sub-folders are not copied (a warning names them);
@@ -103,6 +104,24 @@ def _logit_scale(app_files: list[Path]) -> float | None:
     return None
 
 
+def _models_the_wrapper_loads(models: list[Path], swift: list[Path], warnings: list[str]) -> list[Path]:
+    """Only the models the wrappers name (``static let ...ResourceName: String = "image_encoder"``).
+
+    A recipe may convert graphs its wrapper never loads (MobileCLIP's baked-label ``zero_shot``);
+    leaving them out keeps the app small and avoids name clashes in the flat bundle. When the
+    Swift names no model, every model is copied.
+    """
+    names = {m for path in swift for m in re.findall(r'static let \w*[rR]esourceName: String = "([^"]+)"',
+                                                     path.read_text(encoding="utf-8"))}
+    used = [m for m in models if m.stem in names]
+    if not used:
+        return models
+    for m in models:
+        if m not in used:
+            warnings.append(f"{m.name} is not copied: no wrapper loads it")
+    return used
+
+
 def read_build(recipe_dir: Path) -> ModelBuild | None:
     """The app-relevant parts of ``build/<recipe>/``; ``None`` (with a reason printed) when there are none."""
     name = recipe_dir.name
@@ -138,6 +157,7 @@ def read_build(recipe_dir: Path) -> ModelBuild | None:
         kind, class_name = found
     if not IDENTIFIER.fullmatch(class_name):
         raise CopyError(f"{name}: wrapper class name {class_name!r} is not a Swift identifier")
+    models = _models_the_wrapper_loads(models, swift, warnings)
     return ModelBuild(name=name, kind=kind, class_name=class_name, models=models, swift=swift,
                       app_files=app_files, logit_scale=_logit_scale(app_files), warnings=warnings)
 
