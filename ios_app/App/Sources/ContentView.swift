@@ -3,7 +3,7 @@ import SwiftUI
 /// The root screen: the model picker, the input (photo or camera) and the results.
 @MainActor
 struct ContentView: View {
-    @Bindable var store: ModelStore
+    let store: ModelStore
 
     var body: some View {
         NavigationStack {
@@ -12,6 +12,8 @@ struct ContentView: View {
                     ContentUnavailableView(
                         "No models", systemImage: "shippingbox", description: Text(catalogError)
                     )
+                } else if !store.hasLoadedCatalog {
+                    ProgressView()
                 } else if store.entries.isEmpty {
                     ContentUnavailableView(
                         "No models copied",

@@ -27,6 +27,7 @@ final class ModelStore {
 
     private(set) var entries: [ModelEntry] = []
     private(set) var catalogError: String?
+    private(set) var hasLoadedCatalog = false
     private(set) var selectedName: String?
     private(set) var capability: ModelCapability = .unsupported("No model selected")
     private(set) var result: InferenceResult?
@@ -55,6 +56,7 @@ final class ModelStore {
 
     /// Reads `models.json` and selects the first model.
     func loadCatalog() {
+        defer { hasLoadedCatalog = true }
         do {
             entries = try ModelCatalog.load().models
             catalogError = nil
