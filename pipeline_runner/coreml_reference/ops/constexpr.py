@@ -34,7 +34,29 @@ def _blockwise_shift_scale(ctx):
     return out * _blockwise_expand(ctx["scale"], data.shape)
 
 
+def _lut_to_dense(ctx):
+    lut = np.asarray(ctx["lut"], np.float32)
+    if ctx.has("shape"):  # iOS16: indices packed LSB-first into bytes, one flat palette
+        from ..program import _unpack_sub_byte
+
+        shape = ctx.ints("shape")
+        nbits = int(np.log2(lut.size))
+        idx = _unpack_sub_byte(np.asarray(ctx["indices"]).view(np.uint8).reshape(-1), nbits, int(np.prod(shape)), False)
+        return lut.reshape(-1)[idx.astype(np.int64)].reshape(shape)
+    # iOS18: indices have the weight's shape; lut is [*groups, palette, vector_size], one palette per block.
+    indices = np.asarray(ctx["indices"]).astype(np.int64)
+    if lut.shape[-1] != 1:
+        raise ctx.fail("vector palettization (vector_size > 1) is not supported")
+    groups = lut.shape[:-2]
+    gid = np.zeros((1,) * indices.ndim, dtype=np.int64)
+    for axis, (n, g) in enumerate(zip(indices.shape, groups)):
+        ids = (np.arange(n) // (n // g)).reshape([-1 if i == axis else 1 for i in range(indices.ndim)])
+        gid = gid * g + ids
+    return lut.reshape(-1, lut.shape[-2])[gid, indices]
+
+
 REGISTRY = {
+    "constexpr_lut_to_dense": _lut_to_dense,
     "constexpr_affine_dequantize": _affine_dequantize,
     "constexpr_blockwise_shift_scale": _blockwise_shift_scale,
     "constexpr_cast": lambda c: c["source_val"],
