@@ -87,9 +87,9 @@ final class ZeroShotLabels {
             embeddings = nil
             return
         }
-        let labels = labels
-        let template = template
-        let logitScale = logitScale
+        let labels = self.labels
+        let template = self.template
+        let logitScale = self.logitScale
         isEmbedding = true
         rebuildTask = Task {
             do {
@@ -102,6 +102,8 @@ final class ZeroShotLabels {
                         embedding = cached
                     } else {
                         embedding = try await embedder.embed(text: prompt)
+                        // A cancelled run may belong to the previous model: keep its vectors out of the cache.
+                        try Task.checkCancellation()
                         cache[prompt] = embedding
                     }
                     try built.append(label: label, embedding: embedding)
