@@ -90,7 +90,7 @@ final class ModelStore {
     /// Classifies a picked photo and remembers it.
     func classify(photo: CGImage) async {
         self.photo = photo
-        await measure { [capability, zeroShot] in
+        await measure { [capability = self.capability, zeroShot = self.zeroShot] in
             switch capability {
             case let .classifier(classifier):
                 return try await classifier.classify(photo, topK: Self.topK)
@@ -113,7 +113,7 @@ final class ModelStore {
 
     /// Classifies one camera frame.
     func classify(frame: CameraFrame) async {
-        await measure { [capability, zeroShot, converter] in
+        await measure { [capability = self.capability, zeroShot = self.zeroShot, converter = self.converter] in
             switch capability {
             case let .classifier(classifier):
                 return try await classifier.classify(frame.pixelBuffer, orientation: frame.orientation, topK: Self.topK)
