@@ -11,11 +11,13 @@ _MISSING = object()
 
 
 class OpContext:
-    __slots__ = ("op", "values")
+    __slots__ = ("op", "values", "run_block")
 
-    def __init__(self, op: Op, values: dict[str, list]):
+    def __init__(self, op: Op, values: dict[str, list], run_block=None):
         self.op = op
         self.values = values
+        # run_block(block, input_values) -> output values: nested blocks (cond / while_loop)
+        self.run_block = run_block
 
     @property
     def name(self) -> str:

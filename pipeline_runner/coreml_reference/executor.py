@@ -107,6 +107,16 @@ class MilExecutor:
             self._const_cache[key] = conform(op.inputs["val"][0].value, op.outputs[0][1], fp32, op)
         return self._const_cache[key]
 
+    def _block_runner(self, env: dict, fp32: bool, trace: list | None):
+        def run(block: Block, inputs: list) -> list:
+            scope = dict(env)  # nested blocks see the enclosing values
+            for (name, t), value in zip(block.inputs, inputs):
+                scope[name] = conform(value, t, fp32)
+            self._run_block(block, scope, fp32, trace)
+            return [scope[name] for name in block.outputs]
+
+        return run
+
     def _run_block(self, block: Block, env: dict, fp32: bool, trace: list | None):
         for op in block.ops:
             if op.type == "const":
@@ -114,7 +124,7 @@ class MilExecutor:
                 continue
             values = {k: [env[a.name] if a.name is not None else a.value for a in args] for k, args in op.inputs.items()}
             try:
-                result = self.registry[op.type](OpContext(op, values))
+                result = self.registry[op.type](OpContext(op, values, self._block_runner(env, fp32, trace)))
             except CoreMLReferenceError:
                 raise
             except Exception as exc:

@@ -11,6 +11,7 @@ from . import (
     activation,
     attention,
     constexpr,
+    control_flow,
     conv,
     elementwise,
     indexing,
@@ -18,13 +19,14 @@ from . import (
     misc,
     normalization,
     pool,
+    quantization,
     reduction,
     resize,
     shape,
 )
 
-FAMILIES = (activation, attention, constexpr, conv, elementwise, indexing, linear, misc, normalization, pool,
-            reduction, resize, shape)
+FAMILIES = (activation, attention, constexpr, control_flow, conv, elementwise, indexing, linear, misc, normalization,
+            pool, quantization, reduction, resize, shape)
 
 
 def merge_registries(modules) -> tuple[dict, dict]:

@@ -79,7 +79,21 @@ def _resize_nn(ctx):
     return _nearest(x, int(ctx.scalar("target_size_height", 1)), int(ctx.scalar("target_size_width", 1)))
 
 
+def _resize(ctx):
+    """iOS17 resize: the last ``resized_dims`` dims take their size from ``shape`` (0 keeps x's)."""
+    x = ctx["x"]
+    shape = ctx.ints("shape")
+    k = int(ctx.scalar("resized_dims"))
+    if k != 2:
+        raise ctx.fail(f"resized_dims={k} is not supported (only the last two dims)")
+    h, w = [s if s else x.shape[x.ndim - 2 + i] for i, s in enumerate(shape[-2:])]
+    if ctx.scalar("interpolation_mode", "LINEAR") == "NEAREST_NEIGHBOR":
+        return _nearest(x, h, w)
+    return bilinear(x, h, w, ctx.scalar("sampling_mode", "DEFAULT"))
+
+
 REGISTRY = {
+    "resize": _resize,
     "upsample_nearest_neighbor": _upsample_nn,
     "upsample_bilinear": _upsample_bilinear,
     "resize_bilinear": _resize_bilinear,

@@ -122,7 +122,48 @@ def _crop(ctx):
     return x[..., t : x.shape[-2] - b, l : x.shape[-1] - r]
 
 
+def _batch_to_space(ctx):
+    x = ctx["x"]
+    bh, bw = ctx.ints("block_shape")
+    (t, b), (l, r) = np.asarray(ctx["crops"]).reshape(2, 2).tolist()
+    n, c, h, w = x.shape
+    y = x.reshape(bh, bw, n // (bh * bw), c, h, w).transpose(2, 3, 4, 0, 5, 1).reshape(n // (bh * bw), c, h * bh, w * bw)
+    return y[:, :, t : h * bh - b, l : w * bw - r]
+
+
+def _space_to_batch(ctx):
+    x = ctx["x"]
+    bh, bw = ctx.ints("block_shape")
+    (t, b), (l, r) = np.asarray(ctx["paddings"]).reshape(2, 2).tolist()
+    x = np.pad(x, [(0, 0), (0, 0), (t, b), (l, r)])
+    n, c, h, w = x.shape
+    y = x.reshape(n, c, h // bh, bh, w // bw, bw).transpose(3, 5, 0, 1, 2, 4)
+    return y.reshape(bh * bw * n, c, h // bh, w // bw)
+
+
+def _reshape_like(ctx):
+    shape = []
+    for ref, b, e, m in zip(ctx.list("ref_tensors"), ctx.list("begins"), ctx.list("ends"), ctx.list("end_masks")):
+        dims = np.shape(ref)
+        shape += list(dims[int(b):] if bool(m) else dims[int(b):int(e)])
+    return np.reshape(ctx["x"], shape)
+
+
+def _reverse_sequence(ctx):
+    x = ctx["x"]
+    seq, batch = norm_axis(ctx.scalar("seq_axis", 0), x.ndim), norm_axis(ctx.scalar("batch_axis", 0), x.ndim)
+    lengths = np.asarray(ctx["lengths"]).astype(np.int64).reshape(-1)
+    pos = np.arange(x.shape[seq]).reshape([-1 if i == seq else 1 for i in range(x.ndim)])
+    lens = lengths.reshape([-1 if i == batch else 1 for i in range(x.ndim)])
+    idx = np.where(pos < lens, lens - 1 - pos, pos)
+    return np.take_along_axis(x, np.broadcast_to(idx, np.broadcast_shapes(idx.shape, x.shape)), axis=seq)
+
+
 REGISTRY = {
+    "batch_to_space": _batch_to_space,
+    "space_to_batch": _space_to_batch,
+    "reshape_like": _reshape_like,
+    "reverse_sequence": _reverse_sequence,
     "reshape": _reshape,
     "transpose": lambda c: np.transpose(c["x"], c.ints("perm")),
     "concat": _concat,

@@ -1,0 +1,87 @@
+"""Control flow, activation quantization, space/batch, iOS17 resize, reshape_like, reverse_sequence."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from coremltools.converters.mil import Builder as mb
+from coremltools.converters.mil.mil import types
+
+
+def close(actual, expected, atol=1e-5, rtol=1e-5):
+    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64), atol=atol, rtol=rtol)
+
+
+def test_cond_and_while_loop(mil_model):
+    @mb.program(input_specs=[mb.TensorSpec((2, 3)), mb.TensorSpec((1,), dtype=types.int32)])
+    def prog(x, n):
+        pred = mb.greater(x=mb.reduce_sum(x=x), y=0.0)
+        branch = mb.cond(pred=pred, _true_fn=lambda: mb.mul(x=x, y=2.0), _false_fn=lambda: mb.sub(x=x, y=1.0))
+        i0 = mb.squeeze(x=mb.mul(x=n, y=0))
+        _, acc = mb.while_loop(_cond=lambda i, a: mb.less(x=i, y=mb.squeeze(x=n)),
+                               _body=lambda i, a: (mb.add(x=i, y=1), mb.add(x=mb.mul(x=a, y=2.0), y=1.0)),
+                               loop_vars=(i0, x))
+        return mb.identity(x=branch, name="branch"), mb.identity(x=acc, name="loop")
+
+    m = mil_model(prog)
+    assert {"cond", "while_loop"} <= m.op_types
+    x = np.arange(6, dtype=np.float32).reshape(2, 3) - 1
+    out = m.predict({"x": x, "n": np.array([3], np.int32)})
+    close(out["branch"], x * 2)
+    close(out["loop"], ((x * 2 + 1) * 2 + 1) * 2 + 1)
+    out = m.predict({"x": -x - 5, "n": np.array([0], np.int32)})
+    close(out["branch"], -x - 6)
+    close(out["loop"], -x - 5)
+
+
+def test_quantize_dequantize(mil_model):
+    import coremltools as ct
+
+    @mb.program(input_specs=[mb.TensorSpec((2, 3))], opset_version=ct.target.iOS17)
+    def prog(x):
+        q = mb.quantize(input=x, scale=np.float32(0.1), zero_point=np.int8(3), output_dtype="int8")
+        return mb.add(x=mb.dequantize(input=q, scale=np.float32(0.1), zero_point=np.int8(3)), y=0.0, name="y")
+
+    m = mil_model(prog)
+    x = np.array([[0.04, 0.26, -1.0], [20.0, -20.0, 0.15]], np.float32)
+    want = (np.clip(np.round(x / 0.1) + 3, -128, 127) - 3) * 0.1
+    close(m.predict({"x": x})["y"], want)
+
+
+def test_space_batch_resize_reshape_like_reverse_sequence(mil_model, rng):
+    import coremltools as ct
+
+    @mb.program(input_specs=[mb.TensorSpec((1, 2, 4, 6)), mb.TensorSpec((2, 8)), mb.TensorSpec((2, 5, 3))],
+                opset_version=ct.target.iOS17)
+    def prog(x, ref, s):
+        s2b = mb.space_to_batch(x=x, block_shape=[2, 2], paddings=[[0, 0], [1, 1]])
+        return (
+            mb.identity(x=s2b, name="s2b"),
+            mb.batch_to_space(x=s2b, block_shape=[2, 2], crops=[[0, 0], [1, 1]], name="roundtrip"),
+            mb.resize(x=x, shape=np.array([7, 9], np.int32), resized_dims=np.uint32(2), interpolation_mode="LINEAR",
+                      sampling_mode="UNALIGN_CORNERS", name="resize_linear"),
+            mb.resize(x=x, shape=np.array([8, 12], np.int32), resized_dims=np.uint32(2),
+                      interpolation_mode="NEAREST_NEIGHBOR", name="resize_nn"),
+            mb.reshape_like(x=x, ref_tensors=(ref, s), begins=(0, 2), ends=(1, 3), end_masks=(True, False),
+                            name="reshape_like"),
+            mb.reverse_sequence(x=s, lengths=np.array([2, 5], np.int32), seq_axis=1, batch_axis=0, name="revseq"),
+        )
+
+    m = mil_model(prog, minimum_deployment_target=ct.target.iOS17)
+    assert {"batch_to_space", "space_to_batch", "resize", "reshape_like", "reverse_sequence"} <= m.op_types
+    x = rng.standard_normal((1, 2, 4, 6)).astype(np.float32)
+    s = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    out = m.predict({"x": x, "ref": np.zeros((2, 8), np.float32), "s": s})
+    padded = np.pad(x, [(0, 0), (0, 0), (0, 0), (1, 1)])
+    want_s2b = np.stack([padded[:, :, i::2, j::2] for i in range(2) for j in range(2)]).reshape(4, 2, 2, 4)
+    close(out["s2b"], want_s2b)
+    close(out["roundtrip"], x)
+    t = torch.from_numpy(x)
+    close(out["resize_linear"], F.interpolate(t, size=(7, 9), mode="bilinear", align_corners=False))
+    close(out["resize_nn"], F.interpolate(t, size=(8, 12), mode="nearest"))
+    close(out["reshape_like"], x.reshape(2, 8, 3))
+    want = s.copy()
+    want[0, :2] = s[0, 1::-1]
+    want[1] = s[1, ::-1]
+    close(out["revseq"], want)
