@@ -75,6 +75,25 @@ def test_image_graphs_take_an_rgb_picture_with_preprocessing_inside(built, graph
     ct.models.MLModel(str(build / "coreml" / f"{graph}.mlpackage"), skip_model_load=True)  # the package loads
 
 
+def test_coreml_preprocessing_turns_pixels_into_the_normalised_tensor(built):
+    """Checked on the saved model itself, op by op: a randomly initialised MCi tower is almost
+    input-independent (cosine ~1 between any two pictures), so output agreement alone would not
+    catch a preprocessing mistake."""
+    from pipeline_runner.coreml_reference import load_model
+    from pipeline_runner.recipe import load_recipe
+    from pipeline_runner.samples import make_samples, normalise
+
+    path, build, _ = built
+    spec = load_recipe(path).graph("image_encoder")["inputs"][0]
+    model = load_model(str(build / "coreml" / "image_encoder.mlpackage"))
+    for sample in make_samples([spec], seed=5, count=3):
+        pixels = sample.pixels["image"]
+        trace = model.trace({"image": pixels})
+        assert [t.type for t in trace[:2]] == ["mul", "sub"]
+        np.testing.assert_allclose(trace[2].outputs[0], normalise(pixels, spec["image"]), atol=1e-5)
+        np.testing.assert_allclose(trace[2].outputs[0], sample.tensors["image"], atol=1e-5)
+
+
 def test_text_encoder_takes_int32_token_ids(built):
     _, build, _ = built
     (feature,) = _spec(build, "text_encoder").description.input
