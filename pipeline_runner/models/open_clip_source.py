@@ -277,12 +277,10 @@ def _adapt_state_dict(state: dict, architecture: str) -> dict:
     from open_clip.model import convert_to_custom_text_state_dict
 
     if any(k.startswith("image_encoder.model.") for k in state):  # Apple's ml-mobileclip layout
-        import torch
         from open_clip.convert import convert_state_dict
 
-        with torch.device("meta"):
-            skeleton = _create(architecture, {})
-        state = convert_state_dict(skeleton, state)
+        # open_clip's converter reads the target model (timm's FastViT key filter needs it).
+        state = convert_state_dict(_create(architecture, {}), state)
     if "positional_embedding" in state:  # pre-CustomTextCLIP layout
         state = convert_to_custom_text_state_dict(state)
     state = {k: v for k, v in state.items() if not k.endswith("embeddings.position_ids")}

@@ -141,3 +141,32 @@ def test_checkpoint_of_another_variant_names_the_mismatch(write_recipe, tmp_path
     assert "does not match the model" in text and str(ckpt) in text
     assert "unexpected keys: visual.trunk.stages.2.blocks.1" in text  # the extra block of the other variant
     assert "shape mismatches" in text and "vs model (" in text  # the wider last stage, shape by shape
+
+
+def test_apple_checkpoint_layout_goes_through_open_clips_converter(monkeypatch):
+    """Apple's ml-mobileclip checkpoints (image_encoder.model.*, text_encoder.*) are converted the way
+    open_clip.create_model(pretrained=PATH) converts them; here with a stand-in converter."""
+    import open_clip.convert
+
+    seen = {}
+
+    def fake_convert(model, state):
+        seen["model"], seen["keys"] = model, sorted(state)
+        return {"logit_scale": torch.ones(1) * 2.0, "positional_embedding": torch.zeros(3, 4), "text_projection": torch.zeros(4, 2),
+                "text.transformer.embeddings.position_ids": torch.arange(3)}
+
+    monkeypatch.setattr(open_clip.convert, "convert_state_dict", fake_convert)
+    apple = {"image_encoder.model.patch_embed.0.rbr_conv.0.conv.weight": torch.zeros(1),
+             "text_encoder.embedding_layer.weight": torch.zeros(1), "logit_scale": torch.ones(1)}
+    out = SOURCE.adapt_state_dict(apple, "MobileCLIP-S1")
+    assert seen["keys"] == sorted(apple)
+    assert type(seen["model"].visual.trunk).__name__ == "FastVit"  # a skeleton of the recipe's architecture
+    # then the old-layout fixes open_clip's loader applies: text.* prefix, scalar logit_scale, no position_ids
+    assert set(out) == {"logit_scale", "text.positional_embedding", "text.text_projection"}
+    assert out["logit_scale"].ndim == 0
+
+
+def test_open_clip_layout_passes_through_unchanged(model):
+    state = model.state_dict()
+    out = SOURCE.adapt_state_dict(dict(state), "MobileCLIP2-S0")
+    assert out.keys() == state.keys() and all(out[k] is state[k] for k in state)
