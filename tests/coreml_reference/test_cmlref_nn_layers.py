@@ -86,3 +86,21 @@ def test_trace_lists_every_layer(tmp_path):
     trace = m.trace({"x": x})
     assert [(e.name, e.type, e.dtypes) for e in trace] == [("relu", "activation", ("fp32",)), ("add", "add", ("fp32",))]
     np.testing.assert_allclose(trace[-1].outputs[0], np.maximum(x, 0) + x)
+
+
+def test_custom_layer_callable_passes_declared_parameters_as_attributes():
+    from onnx import parser
+
+    from pipeline_runner.coreml_reference.nn.custom import layer_from_onnx_function
+
+    fn = parser.parse_function("""
+        <domain: "custom.ops", opset_import: ["" : 17]>
+        Scale <alpha> (X) => (Y) {
+            a = Constant <value_float: float = @alpha> ()
+            Y = Mul (X, a)
+        }
+    """)
+    layer = layer_from_onnx_function(fn)
+    x = np.arange(4, dtype=np.float32)
+    (y,) = layer([x], {"alpha": 2.5, "engineVersion": 3})  # parameters the function does not declare are ignored
+    np.testing.assert_allclose(y, x * 2.5)

@@ -17,36 +17,24 @@ def custom_layer_parameters(layer) -> dict:
     return {k: _param_value(v) for k, v in layer.custom.parameters.items()}
 
 
-def layer_from_onnx_function(function, *, opset: int = 17, extra_functions=()) -> Callable:
+def layer_from_onnx_function(function, *, extra_functions=()) -> Callable:
     """A custom-layer callable that evaluates an ONNX ``FunctionProto`` with ``onnx.reference``.
 
-    The custom layer's parameters are passed as the function's attributes (only those the
-    function declares); the layer's inputs map to the function's inputs in order.
+    The layer's inputs map to the function's inputs in order; the layer's parameters that
+    the function declares as attributes are passed as attribute values (others are ignored).
+    ``extra_functions``: FunctionProtos the body calls.
     """
-    from onnx import helper
     from onnx.reference import ReferenceEvaluator
 
-    node_inputs = list(function.input)
-    node_outputs = list(function.output)
-    functions = [function, *extra_functions]
-    evaluators: dict = {}
+    evaluator = ReferenceEvaluator(function, functions=list(extra_functions) or None)
+    names = list(function.input)
+    declared = set(function.attribute) | {a.name for a in function.attribute_proto}
 
     def run(inputs: list[np.ndarray], parameters: dict) -> list[np.ndarray]:
-        attrs = {k: v for k, v in parameters.items() if k in set(function.attribute)}
-        key = tuple(sorted((k, repr(v)) for k, v in attrs.items()))
-        if key not in evaluators:
-            node = helper.make_node(function.name, node_inputs, node_outputs, domain=function.domain, **attrs)
-            graph = helper.make_graph(
-                [node], "custom_layer",
-                [helper.make_tensor_value_info(n, 0, None) for n in node_inputs],
-                [helper.make_tensor_value_info(n, 0, None) for n in node_outputs],
-            )
-            domains = {"": opset, function.domain: 1}
-            for f in extra_functions:
-                domains.setdefault(f.domain, 1)
-            imports = [helper.make_opsetid(d, v) for d, v in domains.items()]
-            model = helper.make_model(graph, opset_imports=imports, functions=functions)
-            evaluators[key] = ReferenceEvaluator(model)
-        return list(evaluators[key].run(None, dict(zip(node_inputs, inputs))))
+        if len(inputs) != len(names):
+            raise ValueError(f"custom layer {function.name}: {len(inputs)} inputs, the function takes {len(names)}")
+        attrs = {k: v for k, v in (parameters or {}).items() if k in declared}
+        outs = evaluator.run(None, dict(zip(names, inputs)), attributes=attrs)
+        return [np.asarray(o) for o in outs]
 
     return run
