@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline_runner.models.source import AppFiles, ModelSource
@@ -97,7 +98,9 @@ def _l2(x):
     return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
+@lru_cache(maxsize=1)
 def _modules():
+    """The entry module classes (defined here so that torch is imported only when they are needed)."""
     import torch
 
     class ImageEncoder(torch.nn.Module):
@@ -123,8 +126,8 @@ def _modules():
         def example_inputs(self):
             import open_clip
 
-            return (open_clip.tokenize(["a photo of a cat.", "a diagram"], context_length=_context_length(self.clip))
-                    .to(torch.int32)[:1],)
+            return (open_clip.tokenize(["a photo of a cat."], context_length=_context_length(self.clip))
+                    .to(torch.int32),)
 
     class ZeroShotClassifier(torch.nn.Module):
         """image -> softmax(logit_scale * cos(image embedding, label embeddings)); labels embedded once, here."""
