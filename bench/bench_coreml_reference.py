@@ -18,7 +18,6 @@ import tempfile
 import time
 import warnings
 
-import numpy as np
 
 
 def build_vit():

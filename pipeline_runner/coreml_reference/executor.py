@@ -72,6 +72,8 @@ class MilExecutor:
         if missing:
             raise UnsupportedOpError(missing)
         self._const_cache: dict[tuple[str, bool], object] = {}
+        self._types = {name: t for op in program.all_ops() for name, t in op.outputs}
+        self._types.update(program.inputs)
 
     def op_types(self) -> set[str]:
         return {op.type for op in self.program.all_ops()}
@@ -94,15 +96,8 @@ class MilExecutor:
             outs[name] = _declared(env[name], self._types.get(name)) if not fp32 else env[name]
         return outs
 
-    @property
-    def _types(self) -> dict:
-        if not hasattr(self, "_type_map"):
-            self._type_map = {n: t for op in self.program.all_ops() for n, t in op.outputs}
-            self._type_map.update(self.program.inputs)
-        return self._type_map
-
     def _const(self, op: Op, fp32: bool):
-        key = (op.name, fp32)
+        key = (op.outputs[0][0], fp32)
         if key not in self._const_cache:
             self._const_cache[key] = conform(op.inputs["val"][0].value, op.outputs[0][1], fp32, op)
         return self._const_cache[key]
@@ -124,7 +119,8 @@ class MilExecutor:
                 continue
             values = {k: [env[a.name] if a.name is not None else a.value for a in args] for k, args in op.inputs.items()}
             try:
-                result = self.registry[op.type](OpContext(op, values, self._block_runner(env, fp32, trace)))
+                runner = self._block_runner(env, fp32, trace) if op.blocks else None
+                result = self.registry[op.type](OpContext(op, values, runner))
             except CoreMLReferenceError:
                 raise
             except Exception as exc:

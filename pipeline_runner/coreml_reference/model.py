@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from .errors import CoreMLReferenceError, InputError
-from .image import apply_nn_preprocessing, image_to_tensor
+from .image import image_to_tensor
 
 _ARRAY_DTYPES = {65568: np.float32, 65600: np.float64, 131104: np.int32, 131080: np.int8, 65552: np.float16}
 
