@@ -108,3 +108,27 @@ def test_fp16_overflow_is_localised_and_fp32_op_types_fix_it(tmp_path):
     fixed = check_coreml(fixed_path, samples, expected, FP16_TOL)
     assert fixed["compute_precision"] == "mixed"
     assert fixed["passed"], fixed
+
+
+def test_runtime_check_on_macos_compares_reference_with_runtime(tmp_path, monkeypatch):
+    import coremltools as ct
+
+    import pipeline_runner.validate.coreml_check as cc
+
+    path, samples, expected = _export_and_convert(_vit(), (1, 3, 32, 32), tmp_path, "fp32")
+
+    class FakeRuntime:  # stands in for the Core ML runtime that only exists on macOS
+        def __init__(self, p):
+            self.p = p
+
+        def predict(self, sample):
+            from pipeline_runner.coreml_reference import load_model
+
+            return {k: v + 1e-3 for k, v in load_model(self.p).predict(sample).items()}
+
+    monkeypatch.setattr(cc.platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(ct.models, "MLModel", FakeRuntime)
+    report = check_coreml(path, samples, expected, FP32_TOL)
+    rt = report["runtime_check"]
+    assert rt["ran"] is True
+    assert rt["reference_vs_runtime"]["logits"]["max_abs_error"] == pytest.approx(1e-3, rel=1e-2)
