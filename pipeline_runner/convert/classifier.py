@@ -21,7 +21,11 @@ def class_labels(graph: dict) -> list[str] | None:
     cls = graph.get("classifier")
     if not cls:
         return None
-    labels = cls.get("labels") or graph.get("entry_args", {}).get("labels")
+    entry_labels = graph.get("entry_args", {}).get("labels")
+    labels = cls.get("labels") or entry_labels
+    if cls.get("labels") and entry_labels and list(cls["labels"]) != list(entry_labels):
+        raise ValueError(f"graph {graph['name']!r}: classifier.labels differ from entry_args.labels; "
+                         "drop classifier.labels (the entry's labels are used) or make them equal")
     if not labels:
         raise ValueError(f"graph {graph['name']!r}: classifier.labels is missing and entry_args has no labels; "
                          "list the class labels in graphs[].classifier.labels")

@@ -174,3 +174,16 @@ def test_app_files_stage_is_skipped_without_text_graphs(write_recipe):
     image_only = text[:text.index("  - name: text_encoder")] + text[text.index("convert:"):]
     assert not applies(load_recipe(write_recipe(image_only)))
     assert applies(load_recipe(write_recipe(text, "all.yaml")))
+
+
+def test_classifier_labels_come_from_the_recipe():
+    from pipeline_runner.convert.classifier import class_labels
+
+    graph = {"name": "zs", "entry_args": {"labels": ["a", "b"]}, "classifier": {"output": "p"}}
+    assert class_labels(graph) == ["a", "b"]
+    assert class_labels({**graph, "classifier": {"output": "p", "labels": ["a", "b"]}}) == ["a", "b"]
+    assert class_labels({"name": "plain", "inputs": [], "outputs": []}) is None
+    with pytest.raises(ValueError, match="classifier.labels differ from entry_args.labels"):
+        class_labels({**graph, "classifier": {"output": "p", "labels": ["b", "a"]}})
+    with pytest.raises(ValueError, match="classifier.labels is missing"):
+        class_labels({"name": "zs", "entry_args": {}, "classifier": {"output": "p"}})
