@@ -20,6 +20,7 @@ inputs:
   - name: image
     shape: [1, 3, 32, 32]
     dynamic_axes: {0: batch}
+    image: {mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3]}
 outputs:
   - name: logits
     kind: logits
@@ -27,6 +28,9 @@ export:
   opset: 17
 convert:
   precision: fp32
+ios:
+  class_name: TinyViT
+  wrapper: image_classifier
 validate:
   samples: 2
 """
@@ -58,6 +62,16 @@ def run_cli(tmp_path, capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture
+def built(write_recipe, run_cli, tmp_path):
+    """The tiny ViT built once; returns (recipe path, build dir)."""
+    path = write_recipe(TINY_VIT)
+    code, out, err = run_cli(path)
+    assert code == 0, out + err
+    assert set(stage_statuses(out).values()) == {"ran"}, out
+    return path, tmp_path / "build" / "tiny_vit"
 
 
 def stage_statuses(stdout: str) -> dict[str, str]:

@@ -12,17 +12,7 @@ from pipeline_runner.engine.runner import plan
 from pipeline_runner.recipe import load_recipe
 from tests.conftest import REPO, TINY_VIT, read_json, stage_statuses
 
-ALL = ["build", "export[tiny_vit]", "convert[tiny_vit]", "validate[tiny_vit]"]
-
-
-@pytest.fixture
-def built(write_recipe, run_cli, tmp_path):
-    """A tiny ViT built once; returns (recipe path, build dir)."""
-    path = write_recipe(TINY_VIT)
-    code, out, err = run_cli(path)
-    assert code == 0, out + err
-    assert stage_statuses(out) == dict.fromkeys(ALL, "ran")
-    return path, tmp_path / "build" / "tiny_vit"
+ALL = ["build", "export[tiny_vit]", "convert[tiny_vit]", "validate[tiny_vit]", "swift"]
 
 
 def test_first_run_writes_artifacts_manifest_and_report(built):
@@ -62,7 +52,7 @@ def test_changing_opset_reruns_exactly_its_dependents(built, run_cli):
     code, out, err = run_cli(path)
     assert code == 0, err
     assert stage_statuses(out) == {"build": "cached", "export[tiny_vit]": "ran",
-                                   "convert[tiny_vit]": "ran", "validate[tiny_vit]": "ran"}
+                                   "convert[tiny_vit]": "ran", "validate[tiny_vit]": "ran", "swift": "ran"}
 
 
 def test_changing_validation_settings_reruns_only_validate(built, run_cli):
@@ -70,7 +60,7 @@ def test_changing_validation_settings_reruns_only_validate(built, run_cli):
     path.write_text(path.read_text().replace("samples: 2", "samples: 3"))
     code, out, _ = run_cli(path)
     assert code == 0
-    assert stage_statuses(out) == {**dict.fromkeys(ALL[:3], "cached"), "validate[tiny_vit]": "ran"}
+    assert stage_statuses(out) == {**dict.fromkeys(ALL, "cached"), "validate[tiny_vit]": "ran"}
 
 
 def test_changing_model_params_reruns_everything(built, run_cli):
@@ -105,7 +95,7 @@ def test_force_one_stage_reruns_it_and_its_consumers(built, run_cli):
     path, _ = built
     code, out, _ = run_cli(path, "--force", "convert")
     assert stage_statuses(out) == {"build": "cached", "export[tiny_vit]": "cached",
-                                   "convert[tiny_vit]": "ran", "validate[tiny_vit]": "ran"}
+                                   "convert[tiny_vit]": "ran", "validate[tiny_vit]": "ran", "swift": "ran"}
     code, out, err = run_cli(path, "--force", "nonsense")
     assert code == 2 and "unknown stage 'nonsense'" in err
 

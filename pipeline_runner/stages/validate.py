@@ -97,5 +97,6 @@ STAGE = Stage(
     needs=("build", "export", "convert"),
     reads=("graph", "validate", "convert.format", "convert.precision", "custom_ops", "ios.deployment_target"),
     tools=("torch", "onnxruntime", "coremltools", "numpy"),
-    code=("pipeline_runner.validate", "pipeline_runner.samples"),
+    code=("pipeline_runner.validate", "pipeline_runner.samples", "pipeline_runner.coreml_reference",
+          "pipeline_runner.customops", "pipeline_runner.images"),
 )
