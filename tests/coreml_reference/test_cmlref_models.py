@@ -63,7 +63,8 @@ def _tiny(name):
     if name == "swin":
         return timm.create_model("swin_tiny_patch4_window7_224", img_size=56, depths=(1, 1), num_heads=(1, 2),
                                  embed_dim=32, **kw), (1, 3, 56, 56)
-    raise KeyError(name)
+    # full-size models for the slow tests
+    return timm.create_model(name, **kw), (1, 3, 224, 224)
 
 
 def _convert(onnx_path, out_path, fmt, precision):
@@ -169,3 +170,11 @@ def test_neuralnetwork_custom_layer_from_onnx_function(built, tmp_path):
     m = load_model(path, custom_layers={"OnnxGelu": layer_from_onnx_function(_gelu_function())})
     assert "custom" in m.op_types
     _assert_fp32_close(m.predict({"x": x})["y"], expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vit_base_patch16_224", "fastvit_mci0", "mobilevitv2_050", "efficientformerv2_s0",
+                                  "efficientvit_b0", "tiny_vit_5m_224"])
+def test_full_size_timm_models(built, name):
+    """Full-size 224x224 models (random weights): resize/upsample_bilinear, pads, windowed attention..."""
+    test_mlprogram_fp32_and_fp16_match_pytorch(built, name)
