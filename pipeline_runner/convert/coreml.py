@@ -50,12 +50,12 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     kwargs = {"convert_to": cfg["format"], "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg["compute_units"]])}
     kwargs["inputs"] = coreml_image_inputs(ct, graph)
     kwargs["classifier_config"] = attach_classifier(ct, program, graph)
+    kwargs["minimum_deployment_target"] = target
     if is_program:
-        kwargs["minimum_deployment_target"] = target
         kwargs["compute_precision"] = _compute_precision(ct, precision, cfg["fp32_op_types"])
-    else:
-        kwargs["minimum_deployment_target"] = target
     mlmodel = ct.convert(program, **kwargs)
+    if not is_program:
+        mlmodel = _declare_output_shapes(ct, mlmodel, program)
     stamp(mlmodel, recipe, graph, key, random_weights)
     mlmodel.save(str(out_path))
     spec = mlmodel.get_spec()
@@ -66,6 +66,24 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
         "deployment_target": recipe.data["ios"]["deployment_target"],
         "notes": notes,
     }
+
+
+def _declare_output_shapes(ct, mlmodel, program):
+    """NeuralNetwork specs leave output shapes empty; declare the shapes the MIL program
+    inferred from the fixed inputs, so the spec (and the Swift generated from it) says
+    what the model returns."""
+    shapes = {}
+    for var in program.functions["main"].outputs:
+        if var.shape is not None and all(isinstance(d, int) for d in var.shape):
+            shapes[var.name] = [int(d) for d in var.shape]
+    spec = mlmodel.get_spec()
+    changed = False
+    for feature in spec.description.output:
+        array = feature.type.multiArrayType
+        if feature.type.WhichOneof("Type") == "multiArrayType" and not array.shape and feature.name in shapes:
+            array.shape.extend(shapes[feature.name])
+            changed = True
+    return ct.models.MLModel(spec, skip_model_load=True) if changed else mlmodel
 
 
 def _compute_precision(ct, precision, fp32_op_types: list[str]):

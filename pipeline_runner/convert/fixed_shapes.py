@@ -23,6 +23,6 @@ def pin_input_shapes(model, graph: dict) -> tuple[object, list[str]]:
         for vi in list(model.graph.value_info):
             model.graph.value_info.remove(vi)
         for out in model.graph.output:
-            out.type.tensor_type.shape.Clear()
+            out.type.tensor_type.ClearField("shape")
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     return model, notes
