@@ -124,7 +124,7 @@ def test_mlprogram_fp32_and_fp16_match_pytorch(built, name):
     assert metrics["finite"] and metrics["cosine_similarity"] > 0.999, metrics
 
 
-@pytest.mark.parametrize("name", ["vit", "lm"])
+@pytest.mark.parametrize("name", MODELS)
 def test_neuralnetwork_matches_pytorch(built, name):
     d, x, expected = built(name)
     m = load_model(_convert(d / "m.onnx", d / "nn.mlmodel", "mlmodel", None))

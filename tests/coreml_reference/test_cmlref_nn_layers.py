@@ -36,8 +36,12 @@ def test_nd_layers(tmp_path):
         b.add_softmax_nd("softmax", "x", "softmax", axis=1)
         b.add_unary("rsqrt", "x", "rsqrt", mode="rsqrt", epsilon=4.0)
         b.add_gelu("gelu", "x", "gelu", mode="TANH_APPROXIMATION")
+        b.add_slice("slice", "x", "slice", axis="height", start_index=1, end_index=-1, stride=2)
+        b.add_batched_mat_mul("bmm", ["x"], "bmm", W=np.arange(30, dtype=np.float32).reshape(5, 6) / 30,
+                              weight_matrix_rows=5, weight_matrix_columns=6, transpose_a=True)
 
-    names = ["gt", "cumsum", "tile", "reverse", "pad", "argmax", "triu", "l2", "elu", "hsig", "softmax", "rsqrt", "gelu"]
+    names = ["gt", "cumsum", "tile", "reverse", "pad", "argmax", "triu", "l2", "elu", "hsig", "softmax", "rsqrt", "gelu",
+             "slice", "bmm"]
     m = _nn_model(tmp_path, build, outputs=names)
     x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(np.float32)
     out = m.predict({"x": x})
@@ -51,7 +55,9 @@ def test_nd_layers(tmp_path):
         "pad": np.pad(x, [(0, 0), (0, 0), (1, 0), (2, 3)], constant_values=2.0), "argmax": np.argmax(x, axis=2),
         "triu": np.triu(x, 1), "l2": np.sqrt((x**2).sum(axis=(1, 3), keepdims=True)), "elu": F.elu(t, 0.5).numpy(),
         "hsig": np.clip(0.2 * x + 0.5, 0, 1), "softmax": torch.softmax(t, 1).numpy(), "rsqrt": 1 / np.sqrt(x + 4.0),
-        "gelu": F.gelu(t, approximate="tanh").numpy(),
+        "gelu": F.gelu(t, approximate="tanh").numpy(), "slice": x[:, :, 1:-1:2],
+        # with one input, transposeA is ignored (coremltools transposes with a separate layer)
+        "bmm": x @ (np.arange(30, dtype=np.float32).reshape(5, 6) / 30),
     }
     for k, v in want.items():
         np.testing.assert_allclose(out[k], v, rtol=1e-5, atol=1e-5, err_msg=k)

@@ -147,6 +147,14 @@ def _slice_by_size(layer, p, xs):
     return [np.take(x, np.arange(begin, begin + p.size), axis=axis)]
 
 
+def _slice_legacy(layer, p, xs):
+    """Legacy slice on the C, H or W axis (the last three dims), NumPy [start:end:stride] semantics."""
+    x = xs[0]
+    idx = [slice(None)] * x.ndim
+    idx[x.ndim - 3 + p.axis] = slice(p.startIndex, p.endIndex, p.stride or 1)
+    return [x[tuple(idx)]]
+
+
 def _chw(v, shape):
     shape = tuple(shape)
     return v.reshape(shape + (1, 1) if len(shape) == 1 and shape[0] != 1 else shape)
@@ -196,4 +204,5 @@ REGISTRY = {
     "gatherAlongAxis": lambda l, p, xs: [np.take_along_axis(xs[0], np.asarray(xs[1]).astype(np.int64), axis=p.axis)],
     "gatherND": _gather_nd,
     "sliceBySize": _slice_by_size,
+    "slice": _slice_legacy,
 }

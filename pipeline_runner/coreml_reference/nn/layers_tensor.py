@@ -33,15 +33,15 @@ def _inner_product(layer, p, xs):
 
 
 def _batched_matmul(layer, p, xs):
-    a = xs[0]
-    if p.transposeA:
-        a = np.swapaxes(a, -1, -2)
     if len(xs) == 2:
+        a = np.swapaxes(xs[0], -1, -2) if p.transposeA else xs[0]
         b = np.swapaxes(xs[1], -1, -2) if p.transposeB else xs[1]
         return [np.matmul(np.ascontiguousarray(a), np.ascontiguousarray(b))]
+    # One input times the layer's weights: transposeA/B only apply to the two-input form
+    # (coremltools transposes the input with a separate layer and still sets the flag).
     rows, cols = p.weightMatrixFirstDimension, p.weightMatrixSecondDimension
     w = weights(p.weights, (cols, rows)).T  # stored transposed: (out, in)
-    y = np.matmul(np.ascontiguousarray(a), w)
+    y = np.matmul(np.ascontiguousarray(xs[0]), w)
     return [y + weights(p.bias) if p.hasBias else y]
 
 
