@@ -47,6 +47,23 @@ class TinyLM(torch.nn.Module):
         return self.head(self.ln(h))
 
 
+class TinyDecoder(torch.nn.Module):
+    """Decoder-style ops: transposed conv with output_padding, upsampling, reflect pad, instance norm."""
+
+    def __init__(self):
+        super().__init__()
+        self.up1 = torch.nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1)
+        self.norm = torch.nn.InstanceNorm2d(6, affine=True)
+        self.conv = torch.nn.Conv2d(6, 4, 3, dilation=2)
+        self.up2 = torch.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.up3 = torch.nn.Upsample(scale_factor=2, mode="nearest")
+
+    def forward(self, x):
+        h = torch.nn.functional.leaky_relu(self.norm(self.up1(x)), 0.1)
+        h = self.conv(torch.nn.functional.pad(h, (2, 2, 2, 2), mode="reflect"))
+        return self.up3(torch.nn.functional.hardswish(self.up2(h)))
+
+
 def _tiny(name):
     import timm
 
@@ -56,6 +73,8 @@ def _tiny(name):
                                              num_classes=10), (1, 3, 32, 32)
     if name == "lm":
         return TinyLM(), (1, 8)
+    if name == "decoder":
+        return TinyDecoder(), (1, 8, 5, 6)
     if name == "resnet18":
         return timm.create_model("resnet18", **kw), (1, 3, 64, 64)
     if name == "mobilevit_xxs":
@@ -109,7 +128,7 @@ def _assert_fp32_close(actual, expected):
     assert err <= 1e-4 * scale, f"max abs error {err:.3g} > 1e-4 * {scale:.3g}"
 
 
-MODELS = ["vit", "lm", "resnet18", "mobilevit_xxs", "swin"]
+MODELS = ["vit", "lm", "resnet18", "mobilevit_xxs", "swin", "decoder"]
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -111,6 +111,15 @@ def _unary(layer, p, xs):
         return [fns[t](x)]
 
 
+def _conv_pads(p, in_hw, kernel, strides, dilations):
+    if p.WhichOneof("ConvolutionPaddingType") == "same":
+        from ..ops.conv import same_padding
+
+        return same_padding(in_hw, kernel, strides, dilations, p.same.asymmetryMode == 1)
+    edges = p.valid.paddingAmounts.borderAmounts
+    return [v for e in edges for v in (e.startEdgeSize, e.endEdgeSize)] or [0, 0, 0, 0]
+
+
 def _conv(layer, p, xs):
     x = xs[0]
     lead = x.shape[:-3]
@@ -120,21 +129,33 @@ def _conv(layer, p, xs):
     dh, dw = p.dilationFactor or (1, 1)
     groups = p.nGroups or 1
     F = torch().nn.functional
-    if p.isDeconvolution:
-        raise CoreMLReferenceError(f"convolution layer {layer.name!r}: deconvolution is not supported")
-    w = to_torch(weights(p.weights, (p.outputChannels, p.kernelChannels, kh, kw)))
-    if p.WhichOneof("ConvolutionPaddingType") == "same":
-        from ..ops.conv import same_padding
-
-        pads = same_padding(x.shape[-2:], (kh, kw), (sh, sw), (dh, dw), p.same.asymmetryMode == 1)
-    else:
-        edges = p.valid.paddingAmounts.borderAmounts
-        pads = [v for e in edges for v in (e.startEdgeSize, e.endEdgeSize)] or [0, 0, 0, 0]
+    b = to_torch(weights(p.bias)) if p.hasBias else None
     with torch().no_grad():
-        xt = F.pad(xt, [pads[2], pads[3], pads[0], pads[1]])
-        b = to_torch(weights(p.bias)) if p.hasBias else None
-        y = from_torch(F.conv2d(xt, w, b, (sh, sw), 0, (dh, dw), groups))
+        if p.isDeconvolution:
+            y = from_torch(F.conv_transpose2d(xt, to_torch(weights(p.weights, (p.kernelChannels, -1, kh, kw))), b,
+                                              (sh, sw), 0, 0, groups, (dh, dw)))
+            y = _deconv_crop(p, y, b)
+        else:
+            pads = _conv_pads(p, x.shape[-2:], (kh, kw), (sh, sw), (dh, dw))
+            xt = F.pad(xt, [pads[2], pads[3], pads[0], pads[1]])
+            w = to_torch(weights(p.weights, (p.outputChannels, p.kernelChannels, kh, kw)))
+            y = from_torch(F.conv2d(xt, w, b, (sh, sw), 0, (dh, dw), groups))
     return [y.reshape(lead + y.shape[1:])]
+
+
+def _deconv_crop(p, full, bias):
+    """Crops the full transposed-conv result by the padding; positions past it (outputShape
+    larger than the full result) hold only the bias, as in ONNX/PyTorch output_padding."""
+    edges = p.valid.paddingAmounts.borderAmounts if p.WhichOneof("ConvolutionPaddingType") == "valid" else []
+    pads = [v for e in edges for v in (e.startEdgeSize, e.endEdgeSize)] or [0, 0, 0, 0]
+    h, w = full.shape[-2:]
+    th, tw = tuple(p.outputShape) if len(p.outputShape) else (h - pads[0] - pads[1], w - pads[2] - pads[3])
+    out = np.zeros(full.shape[:2] + (th, tw), np.float32)
+    if bias is not None:
+        out += from_torch(bias).reshape(1, -1, 1, 1)
+    hh, ww = min(th, h - pads[0]), min(tw, w - pads[2])
+    out[:, :, :hh, :ww] = full[:, :, pads[0] : pads[0] + hh, pads[2] : pads[2] + ww]
+    return out
 
 
 def _pooling(layer, p, xs):
@@ -148,21 +169,26 @@ def _pooling(layer, p, xs):
             y = xt.amax((-2, -1), keepdim=True) if kind == 0 else xt.mean((-2, -1), keepdim=True)
         else:
             k, s = tuple(p.kernelSize), tuple(p.stride)
-            if p.WhichOneof("PoolingPaddingType") == "same":
+            padding = p.WhichOneof("PoolingPaddingType")
+            ceil = padding == "includeLastPixel"  # symmetric padding, ceil-mode output size
+            if padding == "same":
                 from ..ops.conv import same_padding
 
                 pads = same_padding(x.shape[-2:], k, s, (1, 1), p.same.asymmetryMode == 1)
+            elif ceil:
+                ph, pw = tuple(p.includeLastPixel.paddingAmounts) or (0, 0)
+                pads = [ph, ph, pw, pw]
             else:
                 edges = p.valid.paddingAmounts.borderAmounts
                 pads = [v for e in edges for v in (e.startEdgeSize, e.endEdgeSize)] or [0, 0, 0, 0]
             flat = [pads[2], pads[3], pads[0], pads[1]]
             if kind == 0:
-                y = F.max_pool2d(F.pad(xt, flat, value=-np.inf), k, s)
+                y = F.max_pool2d(F.pad(xt, flat, value=-np.inf), k, s, ceil_mode=ceil)
             else:
-                sums = F.avg_pool2d(F.pad(xt, flat), k, s, divisor_override=1)
+                sums = F.avg_pool2d(F.pad(xt, flat), k, s, ceil_mode=ceil, divisor_override=1)
                 ones = torch().ones((1, 1) + tuple(x.shape[-2:]))
-                count = (F.avg_pool2d(F.pad(ones, flat), k, s, divisor_override=1) if p.avgPoolExcludePadding
-                         else float(np.prod(k)))
+                count = (F.avg_pool2d(F.pad(ones, flat), k, s, ceil_mode=ceil, divisor_override=1)
+                         if p.avgPoolExcludePadding else float(np.prod(k)))
                 y = sums / count
     y = from_torch(y)
     return [y.reshape(lead + y.shape[1:])]
