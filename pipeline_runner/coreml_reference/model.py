@@ -116,7 +116,8 @@ class _MilEngine:
         from .ops import REGISTRY
         from .program import parse_program
 
-        self.executor = MilExecutor(parse_program(spec.mlProgram, weights_dir), REGISTRY)
+        function = spec.description.defaultFunctionName or None  # multifunction packages
+        self.executor = MilExecutor(parse_program(spec.mlProgram, weights_dir, function), REGISTRY)
 
     def op_types(self):
         return self.executor.op_types()
