@@ -85,3 +85,30 @@ def test_space_batch_resize_reshape_like_reverse_sequence(mil_model, rng):
     want[0, :2] = s[0, 1::-1]
     want[1] = s[1, ::-1]
     close(out["revseq"], want)
+
+
+def test_matmul_linear_einsum(mil_model, rng):
+    w = rng.standard_normal((5, 4)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+
+    @mb.program(input_specs=[mb.TensorSpec((2, 3, 6, 4)), mb.TensorSpec((2, 3, 5, 4)), mb.TensorSpec((2, 4, 6, 5))])
+    def prog(x, y, e):
+        return (
+            mb.matmul(x=x, y=y, transpose_y=True, name="mm_ty"),
+            mb.matmul(x=x, y=x, transpose_x=True, name="mm_tx"),
+            mb.matmul(x=x, y=mb.transpose(x=mb.reduce_sum(x=y, axes=[0, 1]), perm=[1, 0]), name="mm_broadcast"),
+            mb.linear(x=x, weight=w, bias=b, name="linear"),
+            mb.einsum(values=(x, e), equation="nchw,nwhu->nchu", name="einsum"),  # the form MIL supports
+        )
+
+    m = mil_model(prog)
+    x = rng.standard_normal((2, 3, 6, 4)).astype(np.float32)
+    y = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    e = rng.standard_normal((2, 4, 6, 5)).astype(np.float32)
+    out = m.predict({"x": x, "y": y, "e": e})
+    yt = np.swapaxes(y, -1, -2)
+    close(out["mm_ty"], x @ yt, atol=1e-5)
+    close(out["mm_tx"], np.swapaxes(x, -1, -2) @ x, atol=1e-5)
+    close(out["mm_broadcast"], x @ y.sum((0, 1)).T, atol=1e-4)
+    close(out["linear"], x @ w.T + b, atol=1e-5)
+    close(out["einsum"], np.einsum("nchw,nwhu->nchu", x, e), atol=1e-5)

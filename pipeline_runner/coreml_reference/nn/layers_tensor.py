@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops._util import norm_axis
+from ..ops._util import linear, matmul, norm_axis
 from .weights import weights
 
 
@@ -26,22 +26,19 @@ def _elementwise(fn):
 
 def _inner_product(layer, p, xs):
     w = weights(p.weights, (p.outputChannels, p.inputChannels))
-    y = np.matmul(xs[0], w.T)
-    if p.hasBias:
-        y = y + weights(p.bias)
-    return [y]
+    return [linear(xs[0], w, weights(p.bias) if p.hasBias else None)]
 
 
 def _batched_matmul(layer, p, xs):
     if len(xs) == 2:
         a = np.swapaxes(xs[0], -1, -2) if p.transposeA else xs[0]
         b = np.swapaxes(xs[1], -1, -2) if p.transposeB else xs[1]
-        return [np.matmul(np.ascontiguousarray(a), np.ascontiguousarray(b))]
+        return [matmul(a, b)]
     # One input times the layer's weights: transposeA/B only apply to the two-input form
     # (coremltools transposes the input with a separate layer and still sets the flag).
     rows, cols = p.weightMatrixFirstDimension, p.weightMatrixSecondDimension
     w = weights(p.weights, (cols, rows)).T  # stored transposed: (out, in)
-    y = np.matmul(np.ascontiguousarray(xs[0]), w)
+    y = matmul(xs[0], w)
     return [y + weights(p.bias) if p.hasBias else y]
 
 

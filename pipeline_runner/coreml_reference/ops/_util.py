@@ -61,3 +61,18 @@ class single_threaded_kernels:
         if self._saved not in (None, 1):
             self._torch.set_num_threads(self._saved)
         return False
+
+
+def matmul(a, b) -> np.ndarray:
+    """fp32 matrix product with NumPy broadcasting rules, on torch's kernels: NumPy's matmul on
+    stacked (rank > 2) operands does not use BLAS and is ~100x slower for attention shapes."""
+    t = torch()
+    with t.no_grad():
+        return from_torch(t.matmul(to_torch(a), to_torch(b)))
+
+
+def linear(x, weight, bias=None) -> np.ndarray:
+    """x @ weight.T + bias with weight [out, in] (no transposed copy of the weight)."""
+    t = torch()
+    with t.no_grad():
+        return from_torch(t.nn.functional.linear(to_torch(x), to_torch(weight), None if bias is None else to_torch(bias)))

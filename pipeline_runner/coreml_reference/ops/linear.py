@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._util import from_torch, linear, matmul, to_torch, torch
+
 
 def _matmul(ctx):
     x, y = ctx["x"], ctx["y"]
@@ -11,20 +13,16 @@ def _matmul(ctx):
         x = np.swapaxes(x, -1, -2)
     if ctx.scalar("transpose_y", False) and y.ndim >= 2:
         y = np.swapaxes(y, -1, -2)
-    # NumPy only hands batched (rank > 2) products to BLAS when operands are contiguous;
-    # transposed views otherwise take a loop that is ~50x slower.
-    return np.matmul(np.ascontiguousarray(x), np.ascontiguousarray(y))
+    return matmul(x, y)
 
 
 def _linear(ctx):
-    x, w = ctx["x"], ctx["weight"]
-    out = np.matmul(x, w.T)
-    b = ctx.get("bias")
-    return out + b if b is not None else out
+    return linear(ctx["x"], ctx["weight"], ctx.get("bias"))
 
 
 def _einsum(ctx):
-    return np.einsum(ctx.scalar("equation"), *ctx.list("values"), optimize=True)
+    with torch().no_grad():
+        return from_torch(torch().einsum(ctx.scalar("equation"), *[to_torch(v) for v in ctx.list("values")]))
 
 
 REGISTRY = {"matmul": _matmul, "linear": _linear, "einsum": _einsum}
