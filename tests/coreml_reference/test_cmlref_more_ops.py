@@ -102,6 +102,7 @@ def test_matmul_linear_einsum(mil_model, rng):
         )
 
     m = mil_model(prog)
+    assert {"einsum", "linear", "matmul"} <= m.op_types
     x = rng.standard_normal((2, 3, 6, 4)).astype(np.float32)
     y = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
     e = rng.standard_normal((2, 4, 6, 5)).astype(np.float32)
