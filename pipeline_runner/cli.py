@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline_runner.errors import PipelineError, RecipeError
+from pipeline_runner.errors import RecipeError
 
 COMMANDS = ("run", "check", "stages")
 

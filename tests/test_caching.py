@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 from pipeline_runner.engine.runner import plan
 from pipeline_runner.recipe import load_recipe

@@ -6,9 +6,6 @@ read the artifacts. The ops the test recipes declare live in ``ops_for_tests``.
 
 from __future__ import annotations
 
-import importlib.util
-import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -105,13 +102,6 @@ def recipe_text(name: str) -> str:
     return f"name: {name}\n{body}{spec['format']}custom_ops:\n{spec['ops']}"
 
 
-def _coreml_check_available() -> bool:
-    try:
-        return importlib.util.find_spec("pipeline_runner.validate.coreml_check") is not None
-    except ModuleNotFoundError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """built(name) -> (recipe, build dir, run report): the recipe run once through every stage."""
@@ -126,26 +116,8 @@ def built(tmp_path_factory):
             path = root / f"{name}.yaml"
             path.write_text(recipe_text(name))
             recipe = load_recipe(path)
-            with pytest.MonkeyPatch.context() as mp:
-                if not _coreml_check_available():
-                    # The Core ML reference check is another module's job; without it,
-                    # record that numerics did not run instead of failing the stage.
-                    import pipeline_runner.validate.coreml_numerics as numerics
-
-                    mp.setattr(numerics, "coreml_numerics",
-                               lambda *a, **k: ({"coreml_numerics": {"ran": False, "reason": "coreml_check missing"}}, []))
-                report = run_recipe(recipe, root / "build", log=lambda msg: None)
+            report = run_recipe(recipe, root / "build", log=lambda msg: None)
             cache[name] = (recipe, report.build_dir, report)
         return cache[name]
 
     return build
-
-
-@pytest.fixture
-def write_recipe(tmp_path):
-    def write(text: str, name: str = "recipe.yaml") -> Path:
-        path = tmp_path / name
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write
