@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -341,3 +342,32 @@ def test_app_and_registry_agree_on_names():
     assert "static func capability(for name: String) -> ModelCapability" in registry
     assert "case classifier(any ImageClassifying)" in sources and "case embedder(any ImageTextEmbedding)" in sources
     assert "case unsupported(String)" in sources
+
+
+def test_copy_models_uses_the_bundle_names_the_wrapper_loads(tmp_path):
+    """Two CLIP variants both have image_encoder.mlpackage; the swift stage's bundle_names keep them apart."""
+    build = fake_build(tmp_path)
+    for recipe, cls in (("mobileclip", "MobileCLIP"), ("mobileclip_s2", "MobileCLIPS2")):
+        clip = build / recipe
+        if recipe == "mobileclip_s2":
+            shutil.copytree(build / "mobileclip", clip)
+            (clip / "swift" / "MobileCLIP.swift").rename(clip / "swift" / f"{cls}.swift")
+            _write(clip / "app" / "label_embeddings.json",
+                   json.dumps({"labels": ["dog"], "embeddings": [[0.0, 1.0]], "logit_scale": 50.0}))
+        names = {f"coreml/{g}.mlpackage": f"{recipe}_{g}.mlpackage" for g in ("image_encoder", "text_encoder")}
+        names.update({f"app/{f}": f"{recipe}_{f}" for f in ("label_embeddings.json", "vocab.json", "merges.txt")})
+        source = (clip / "swift" / f"{cls}.swift").read_text().replace("MobileCLIP", cls)
+        for old, new in (('"image_encoder"', f'"{recipe}_image_encoder"'), ('"text_encoder"', f'"{recipe}_text_encoder"')):
+            source = source.replace(old, new)
+        _write(clip / "swift" / f"{cls}.swift", source)
+        _write(clip / "swift" / "interface.json",
+               json.dumps({"wrapper": "embedding_model", "class_name": cls, "bundle_names": names}))
+    dest = tmp_path / "Models"
+    assert copy_models.main([str(build), "--recipes", "mobileclip", "mobileclip_s2", "--dest", str(dest)]) == 0
+    for recipe in ("mobileclip", "mobileclip_s2"):
+        assert (dest / f"{recipe}_image_encoder.mlpackage").is_dir()
+        assert json.loads((dest / f"{recipe}_label_embeddings.json").read_text())["labels"] == (
+            ["cat"] if recipe == "mobileclip" else ["dog"])
+    assert not (dest / "image_encoder.mlpackage").exists()
+    catalog = {m["name"]: m for m in json.loads((dest / "models.json").read_text())["models"]}
+    assert "mobileclip_s2_text_encoder.mlpackage" in catalog["mobileclip_s2"]["files"]

@@ -26,3 +26,12 @@ def test_wrapper_parses_and_matches_spec(built):
     assert "public final class TinyViT" in source
     interface = json.loads((build / "swift" / "interface.json").read_text())
     assert interface["models"]["tiny_vit"]["inputs"][0]["name"] == "image"
+    assert interface["bundle_names"] == {"coreml/tiny_vit.mlpackage": "tiny_vit.mlpackage"}
+
+
+def test_bundle_names_keep_recipes_apart():
+    from pipeline_runner.stages.swift import bundle_name
+
+    assert bundle_name("mobileclip", "image_encoder.mlpackage") == "mobileclip_image_encoder.mlpackage"
+    assert bundle_name("vit", "vit.mlpackage") == "vit.mlpackage"
+    assert bundle_name("mobileclip", "mobileclip_vocab.json") == "mobileclip_vocab.json"

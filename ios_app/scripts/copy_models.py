@@ -11,8 +11,10 @@ For each recipe, from ``build/<recipe>/``:
 * ``app/*`` — files the wrapper reads at run time (label embeddings, tokenizer files);
   sub-folders are not copied (a warning names them);
 
-are copied, flat, into ``ios_app/App/Models/`` (the bundle is flat too, so two recipes
-may share a file name only when the contents are identical). Then it writes:
+are copied, flat, into ``ios_app/App/Models/``, under the names the wrapper loads them by
+(``swift/interface.json``'s ``bundle_names``: the swift stage prefixes a recipe's files with
+the recipe name, so two recipes' ``image_encoder.mlpackage`` never clash; other files keep
+their names and may be shared only when identical). Then it writes:
 
 * ``models.json`` — ``{"models": [{"name", "kind", "class_name", "files", "logit_scale"}]}``;
 * ``ModelRegistry.swift`` — maps each entry to an instance of its generated wrapper,
@@ -61,10 +63,15 @@ class ModelBuild:
     app_files: list[Path] = field(default_factory=list)
     logit_scale: float | None = None
     warnings: list[str] = field(default_factory=list)
+    bundle_names: dict[Path, str] = field(default_factory=dict)  # source -> name in the app bundle
 
     @property
     def files(self) -> list[Path]:
         return self.models + self.swift + self.app_files
+
+    def dest_name(self, src: Path) -> str:
+        """The file's name in the flat app bundle: as the swift stage chose it, else its own name."""
+        return self.bundle_names.get(src, src.name)
 
 
 # ---------------------------------------------------------------------------
@@ -104,7 +111,8 @@ def _logit_scale(app_files: list[Path]) -> float | None:
     return None
 
 
-def _models_the_wrapper_loads(models: list[Path], swift: list[Path], warnings: list[str]) -> list[Path]:
+def _models_the_wrapper_loads(models: list[Path], swift: list[Path], warnings: list[str],
+                              bundle_names: dict[Path, str]) -> list[Path]:
     """Only the models the wrappers name (``static let ...ResourceName: String = "image_encoder"``).
 
     A recipe may convert graphs its wrapper never loads (MobileCLIP's baked-label ``zero_shot``);
@@ -113,7 +121,7 @@ def _models_the_wrapper_loads(models: list[Path], swift: list[Path], warnings: l
     """
     names = {m for path in swift for m in re.findall(r'static let \w*[rR]esourceName: String = "([^"]+)"',
                                                      path.read_text(encoding="utf-8"))}
-    used = [m for m in models if m.stem in names]
+    used = [m for m in models if bundle_names.get(m, m.name).rsplit(".", 1)[0] in names]
     if not used:
         return models
     for m in models:
@@ -157,9 +165,11 @@ def read_build(recipe_dir: Path) -> ModelBuild | None:
         kind, class_name = found
     if not IDENTIFIER.fullmatch(class_name):
         raise CopyError(f"{name}: wrapper class name {class_name!r} is not a Swift identifier")
-    models = _models_the_wrapper_loads(models, swift, warnings)
+    bundle_names = {recipe_dir / rel: dest for rel, dest in (interface.get("bundle_names") or {}).items()}
+    models = _models_the_wrapper_loads(models, swift, warnings, bundle_names)
     return ModelBuild(name=name, kind=kind, class_name=class_name, models=models, swift=swift,
-                      app_files=app_files, logit_scale=_logit_scale(app_files), warnings=warnings)
+                      app_files=app_files, logit_scale=_logit_scale(app_files), warnings=warnings,
+                      bundle_names=bundle_names)
 
 
 def find_recipes(build_dir: Path) -> list[str]:
@@ -189,13 +199,14 @@ def plan_copies(builds: list[ModelBuild]) -> dict[str, Path]:
     reserved = {CATALOG, REGISTRY}
     for build in builds:
         for src in build.files:
-            if src.name in reserved:
-                raise CopyError(f"{build.name}: {src} would overwrite the generated {src.name}")
-            if src.name in plan and not _same(plan[src.name], src):
-                raise CopyError(f"{build.name} and {owners[src.name]} both have a different {src.name}; "
+            name = build.dest_name(src)
+            if name in reserved:
+                raise CopyError(f"{build.name}: {src} would overwrite the generated {name}")
+            if name in plan and not _same(plan[name], src):
+                raise CopyError(f"{build.name} and {owners[name]} both have a different {name}; "
                                 f"the app bundle is flat, so file names must be unique across recipes")
-            plan.setdefault(src.name, src)
-            owners.setdefault(src.name, build.name)
+            plan.setdefault(name, src)
+            owners.setdefault(name, build.name)
     return plan
 
 
@@ -244,7 +255,7 @@ def render_catalog(builds: list[ModelBuild]) -> str:
         "name": b.name,
         "kind": b.kind,
         "class_name": b.class_name,
-        "files": [p.name for p in b.files],
+        "files": [b.dest_name(p) for p in b.files],
         "logit_scale": b.logit_scale,
     } for b in builds]
     return json.dumps({"generated_by": "ios_app/scripts/copy_models.py", "models": models}, indent=2) + "\n"

@@ -34,6 +34,20 @@ def _wrapper_plan(recipe) -> tuple[dict, dict]:
     return graphs[0], {}
 
 
+# Files the embedding wrapper reads from the bundle besides its models (written by app_files).
+_APP_RESOURCES = {"labels_resource": "label_embeddings.json", "vocabulary_resource": "vocab.json",
+                  "merges_resource": "merges.txt"}
+
+
+def bundle_name(recipe_name: str, filename: str) -> str:
+    """An app bundle is flat: name a recipe's files after the recipe so two recipes' files never
+    clash (``image_encoder.mlpackage`` of mobileclip → ``mobileclip_image_encoder.mlpackage``)."""
+    stem = filename.split(".")[0]
+    if stem == recipe_name or stem.startswith(f"{recipe_name}_"):
+        return filename
+    return f"{recipe_name}_{filename}"
+
+
 def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.recipe import function_text
     from pipeline_runner.swift.custom_layer import generate_custom_layer
@@ -55,7 +69,13 @@ def run(ctx: StageContext) -> StageResult:
             hand_written[coreml["class_name"]] = f"needs a hand-written implementation: {layer.reason}"
             ctx.log(f"{coreml['class_name']}: {hand_written[coreml['class_name']]}")
 
-    interfaces = {}
+    interfaces, bundle = {}, {}
+
+    def model_resource(graph_name: str) -> str:
+        rel = coreml_artifact(recipe, graph_name)
+        bundle[rel] = bundle_name(recipe.name, rel.split("/")[-1])
+        return bundle[rel].rsplit(".", 1)[0]
+
     ios = recipe.data["ios"]
     if ios["wrapper"] != "none":
         graph, extras = _wrapper_plan(recipe)
@@ -64,10 +84,13 @@ def run(ctx: StageContext) -> StageResult:
         if "text_graph" in extras:
             text_interface = read_model_interface(ctx.existing(coreml_artifact(recipe, extras["text_graph"])))
             extras["text_interface"] = text_interface
+            extras["text_model_resource_name"] = model_resource(extras["text_graph"])
             interfaces[extras["text_graph"]] = text_interface.to_dict()
+            for key, filename in _APP_RESOURCES.items():
+                bundle[f"app/{filename}"] = extras[key] = bundle_name(recipe.name, filename)
         files[f"{ios['class_name']}.swift"] = generate_wrapper(
             interface, ios["class_name"], recipe.data["convert"]["compute_units"], ios["wrapper"],
-            graph["name"], extras)
+            model_resource(graph["name"]), extras)
 
     artifacts = []
     for filename, source in files.items():
@@ -78,8 +101,10 @@ def run(ctx: StageContext) -> StageResult:
         ctx.output(rel).write_text(source)
         artifacts.append(rel)
     rel = "swift/interface.json"
+    # bundle_names: build-relative path -> file name in the app bundle (what the wrapper loads).
     ctx.output(rel).write_text(json.dumps({"wrapper": ios["wrapper"], "class_name": ios.get("class_name"),
-                                           "models": interfaces, "custom_layers_needing_code": hand_written},
+                                           "models": interfaces, "bundle_names": bundle,
+                                           "custom_layers_needing_code": hand_written},
                                           indent=2, sort_keys=True) + "\n")
     artifacts.append(rel)
     ctx.log(f"{len(files)} Swift file(s)")
