@@ -64,6 +64,16 @@ class TinyDecoder(torch.nn.Module):
         return self.up3(torch.nn.functional.hardswish(self.up2(h)))
 
 
+class TinyLSTM(torch.nn.Module):
+    def __init__(self, bidirectional):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(6, 5, bidirectional=bidirectional)
+        self.fc = torch.nn.Linear(10 if bidirectional else 5, 3)
+
+    def forward(self, x):  # x: [seq, batch, features]
+        return self.fc(self.lstm(x)[0])
+
+
 def _tiny(name):
     import timm
 
@@ -73,6 +83,8 @@ def _tiny(name):
                                              num_classes=10), (1, 3, 32, 32)
     if name == "lm":
         return TinyLM(), (1, 8)
+    if name in ("lstm", "bilstm"):
+        return TinyLSTM(name == "bilstm"), (7, 2, 6)
     if name == "decoder":
         return TinyDecoder(), (1, 8, 5, 6)
     if name == "resnet18":
@@ -128,7 +140,7 @@ def _assert_fp32_close(actual, expected):
     assert err <= 1e-4 * scale, f"max abs error {err:.3g} > 1e-4 * {scale:.3g}"
 
 
-MODELS = ["vit", "lm", "resnet18", "mobilevit_xxs", "swin", "decoder"]
+MODELS = ["vit", "lm", "resnet18", "mobilevit_xxs", "swin", "decoder", "lstm", "bilstm"]
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -113,3 +113,26 @@ def test_matmul_linear_einsum(mil_model, rng):
     close(out["mm_broadcast"], x @ y.sum((0, 1)).T, atol=1e-4)
     close(out["linear"], x @ w.T + b, atol=1e-5)
     close(out["einsum"], np.einsum("nchw,nwhu->nchu", x, e), atol=1e-5)
+
+
+def test_rnn(mil_model, rng):
+    w_ih = rng.standard_normal((4, 3)).astype(np.float32)
+    w_hh = rng.standard_normal((4, 4)).astype(np.float32) * 0.5
+    b = rng.standard_normal(4).astype(np.float32)
+
+    @mb.program(input_specs=[mb.TensorSpec((5, 2, 3)), mb.TensorSpec((2, 4))])
+    def prog(x, h0):
+        y, h = mb.rnn(x=x, initial_h=h0, weight_ih=w_ih, weight_hh=w_hh, bias=b, output_sequence=True,
+                      activation="tanh", direction="reverse")
+        return mb.identity(x=y, name="y"), mb.identity(x=h, name="h")
+
+    m = mil_model(prog)
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    h = rng.standard_normal((2, 4)).astype(np.float32)
+    out = m.predict({"x": x, "h0": h})
+    ys = [None] * 5
+    for t in reversed(range(5)):
+        h = np.tanh(x[t] @ w_ih.T + h @ w_hh.T + b)
+        ys[t] = h
+    close(out["y"], np.stack(ys), atol=1e-5)
+    close(out["h"], h, atol=1e-5)

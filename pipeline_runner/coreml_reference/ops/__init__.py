@@ -20,13 +20,14 @@ from . import (
     normalization,
     pool,
     quantization,
+    recurrent,
     reduction,
     resize,
     shape,
 )
 
 FAMILIES = (activation, attention, constexpr, control_flow, conv, elementwise, indexing, linear, misc, normalization,
-            pool, quantization, reduction, resize, shape)
+            pool, quantization, recurrent, reduction, resize, shape)
 
 
 def merge_registries(modules) -> tuple[dict, dict]:
