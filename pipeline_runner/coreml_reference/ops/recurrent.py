@@ -33,7 +33,7 @@ def lstm_direction(x, h, c, w_ih, w_hh, bias, peephole, clip, acts, reverse):
     ys = [None] * x.shape[0]
     for t in steps:
         g = pre_x[t] + h @ w_hh.T
-        if clip is not None:
+        if clip is not None:  # MIL says "cell gate is clipped"; as ONNX, we clip every gate's pre-activation
             g = np.clip(g, -clip, clip)
         gi, gf, go, gz = (g[:, k * hidden : (k + 1) * hidden] for k in range(4))
         if peephole is not None:
