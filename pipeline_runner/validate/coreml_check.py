@@ -140,6 +140,9 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
     if len(samples) != len(expected) or not samples:
         raise ValueError(f"need one expected output dict per sample (got {len(samples)} samples, {len(expected)} expected)")
     model = load_model(model_path, custom_layers=custom_layers)
+    # Samples may carry more than the model takes (e.g. both pixels and the normalised tensor).
+    ignored = sorted({k for s in samples for k in s} - set(model.input_names))
+    samples = [{k: v for k, v in s.items() if k in model.input_names} for s in samples]
     actual = [model.predict(s) for s in samples]
     outputs = compare_outputs(actual, expected, tolerances, kinds)
     passed = all(o["passed"] for o in outputs.values())
@@ -152,6 +155,8 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
         "passed": passed,
         "divergence": None,
     }
+    if ignored:
+        report["ignored_sample_keys"] = ignored
     if not passed:
         if model.compute_precision == "fp32":
             report["diagnosis"] = "the model computes in fp32, so this is not fp16 precision: check the conversion"

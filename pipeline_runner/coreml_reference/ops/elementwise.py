@@ -19,12 +19,6 @@ def _binary(fn):
     return run
 
 
-def _real_div(x, y):
-    if np.issubdtype(np.asarray(x).dtype, np.integer) and np.issubdtype(np.asarray(y).dtype, np.integer):
-        return np.floor_divide(x, y)  # MIL real_div on ints: integer result (floor)
-    return np.true_divide(x, y)
-
-
 def _unary(fn):
     def run(ctx):
         with np.errstate(all="ignore"):
@@ -54,7 +48,7 @@ REGISTRY = {
     "add": _binary(np.add),
     "sub": _binary(np.subtract),
     "mul": _binary(np.multiply),
-    "real_div": _binary(_real_div),
+    "real_div": _binary(np.true_divide),  # the declared output dtype decides int results
     "floor_div": _binary(np.floor_divide),
     "mod": _binary(np.mod),
     "pow": _binary(np.power),
