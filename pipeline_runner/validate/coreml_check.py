@@ -75,27 +75,41 @@ def _float_outputs(entry):
 
 
 def localise_divergence(model, sample: dict, threshold: float = DIVERGENCE_THRESHOLD) -> dict | None:
-    """First op whose as-saved (fp16) output departs from the same program run all in fp32."""
+    """First op whose as-saved (fp16) output departs from the same program run all in fp32.
+
+    Departs: becomes non-finite where fp32 is finite, or differs by more than ``threshold`` of
+    the output's magnitude. If no op crosses the threshold, the op with the largest relative
+    difference is reported instead (``crossed_threshold: False``). None if nothing differs.
+    """
     low = model.trace(sample)
     high = model.trace(sample, fp32=True)
+    worst = None
     for a, b in zip(low, high):
         for x, y in zip(_float_outputs(a), _float_outputs(b)):
-            if x.shape != y.shape or x.size == 0:
-                continue
-            finite_x, finite_y = np.all(np.isfinite(x)), np.all(np.isfinite(y))
-            if not finite_y:
+            if x.shape != y.shape or x.size == 0 or not np.all(np.isfinite(y)):
                 continue  # non-finite even in fp32: not a precision problem
             scale = float(np.max(np.abs(y))) or 1.0
-            diff = float(np.max(np.abs(x - y))) if finite_x else float("inf")
-            if not finite_x or diff > threshold * scale:
-                reason = ("fp16 overflow (inf/nan) where fp32 is finite" if not finite_x
+            finite = bool(np.all(np.isfinite(x)))
+            diff = float(np.max(np.abs(x - y))) if finite else float("inf")
+            if not finite or diff > threshold * scale:
+                reason = ("fp16 overflow (inf/nan) where fp32 is finite" if not finite
                           else f"fp16 output differs from fp32 by {diff / scale:.3g} of its scale")
-                return {
-                    "op_name": a.name, "op_type": a.type, "output_dtypes": list(a.dtypes), "reason": reason,
-                    "max_abs_difference": diff, "output_scale": scale, "threshold": threshold,
-                    "suggestion": _suggest(a.type),
-                }
-    return None
+                return _divergence(a, reason, diff, scale, threshold, True)
+            if diff > 0 and (worst is None or diff / scale > worst[0]):
+                worst = (diff / scale, a, diff, scale)
+    if worst is None:
+        return None
+    ratio, entry, diff, scale = worst
+    reason = f"no op crosses the threshold; the largest fp16-vs-fp32 difference is {ratio:.3g} of its scale"
+    return _divergence(entry, reason, diff, scale, threshold, False)
+
+
+def _divergence(entry, reason, diff, scale, threshold, crossed):
+    return {
+        "op_name": entry.name, "op_type": entry.type, "output_dtypes": list(entry.dtypes), "reason": reason,
+        "max_abs_difference": diff, "output_scale": scale, "threshold": threshold, "crossed_threshold": crossed,
+        "suggestion": _suggest(entry.type),
+    }
 
 
 def _suggest(op_type: str) -> str:

@@ -132,3 +132,25 @@ def test_runtime_check_on_macos_compares_reference_with_runtime(tmp_path, monkey
     rt = report["runtime_check"]
     assert rt["ran"] is True
     assert rt["reference_vs_runtime"]["logits"]["max_abs_error"] == pytest.approx(1e-3, rel=1e-2)
+
+
+class _Cancellation(torch.nn.Module):
+    """(0.01 x + 100) - 100: fp16 has a spacing of 0.0625 near 100, so the small term is lost."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(16, 16)
+
+    def forward(self, x):
+        return (self.proj(x) * 0.01 + 100.0) - 100.0
+
+
+def test_fp16_precision_loss_is_localised(tmp_path):
+    torch.manual_seed(0)
+    path, samples, expected = _export_and_convert(_Cancellation().eval(), (1, 16), tmp_path, "fp16")
+    report = check_coreml(path, samples, expected, {"max_abs": 1e-3, "min_cosine": 0.999})
+    assert not report["passed"] and report["fp32_run_passed"]
+    div = report["divergence"]
+    assert div["crossed_threshold"] and "differs from fp32" in div["reason"]
+    assert div["op_type"] in ("add", "sub")
+    assert f"convert.fp32_op_types: [{div['op_type']}]" in report["diagnosis"]
