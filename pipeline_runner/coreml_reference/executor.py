@@ -85,7 +85,8 @@ class MilExecutor:
                 raise InputError(f"missing input {name!r} (program inputs: {sorted(self.program.inputs)})")
             arr = np.asarray(feeds[name])
             if t.shape is not None and None not in t.shape and arr.shape != t.shape:
-                if arr.size != int(np.prod(t.shape)):
+                # Only unit dims may differ (e.g. [3] for [1, 3]); anything else would reinterpret data.
+                if tuple(d for d in arr.shape if d != 1) != tuple(d for d in t.shape if d != 1):
                     raise InputError(f"input {name!r}: shape {arr.shape}, model expects {t.shape}")
                 arr = arr.reshape(t.shape)
             env[name] = conform(arr, t, fp32)
@@ -117,6 +118,10 @@ class MilExecutor:
             if op.type == "const":
                 env[op.outputs[0][0]] = self._const(op, fp32)
                 continue
+            cache_key = (op.outputs[0][0], fp32) if op.type.startswith("constexpr_") else None
+            if cache_key in self._const_cache:  # compressed weights: decompressed once per precision
+                env[op.outputs[0][0]] = self._const_cache[cache_key]
+                continue
             values = {k: [env[a.name] if a.name is not None else a.value for a in args] for k, args in op.inputs.items()}
             try:
                 runner = self._block_runner(env, fp32, trace) if op.blocks else None
@@ -132,6 +137,8 @@ class MilExecutor:
             for (name, t), r in zip(op.outputs, results):
                 env[name] = conform(r, t, fp32, op)
                 conformed.append(env[name])
+            if cache_key is not None and len(op.outputs) == 1:
+                self._const_cache[cache_key] = conformed[0]
             if trace is not None and not op.type.startswith("constexpr_"):
                 dtypes = tuple(("fp32" if fp32 and t.dtype == "fp16" else t.dtype) if isinstance(t, TensorType)
                                else t.kind for _, t in op.outputs)

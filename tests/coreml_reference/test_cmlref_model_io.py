@@ -151,3 +151,19 @@ def _find_blob_value(spec, output_name):
         if op.type == "const" and op.outputs[0].name == output_name:
             return op.attributes["val"].blobFileValue
     raise KeyError(output_name)
+
+
+def test_input_shape_must_match_up_to_unit_dims(tmp_path):
+    m = load_model(_relu_sigmoid_package(tmp_path))
+    with pytest.raises(InputError, match="shape"):
+        m.predict({"x": np.zeros((3, 2), np.float32)})  # same size, different layout
+
+    @mb.program(input_specs=[mb.TensorSpec((1, 3))])
+    def prog(x):
+        return mb.relu(x=x, name="y")
+
+    import coremltools as ct
+
+    ct.convert(prog, convert_to="mlprogram", compute_precision=ct.precision.FLOAT32).save(str(tmp_path / "u.mlpackage"))
+    out = load_model(tmp_path / "u.mlpackage").predict({"x": np.array([-1.0, 2.0, 3.0], np.float32)})
+    np.testing.assert_array_equal(out["y"], [[0.0, 2.0, 3.0]])
