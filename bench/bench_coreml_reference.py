@@ -48,7 +48,7 @@ def _time(fn, repeat):
     return statistics.median(times)
 
 
-def bench(name, precisions, repeat, workdir):
+def bench(name, precisions, repeat, workdir, ort_threads):
     import onnx2coreml
     import onnxruntime as ort
     import torch
@@ -66,7 +66,7 @@ def bench(name, precisions, repeat, workdir):
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (x,), onnx_path, dynamo=False, opset_version=17, input_names=["x"], output_names=["y"])
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = os.cpu_count() or 1
+    opts.intra_op_num_threads = ort_threads
     sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
     feed = {"x": x.numpy()}
     ort_out = sess.run(None, feed)[0]
@@ -84,7 +84,8 @@ def bench(name, precisions, repeat, workdir):
         ref_out = ref.predict(feed)[out_name]
         t_ref = _time(lambda: ref.predict(feed), repeat)
         m = compare_arrays(ref_out, ort_out)
-        rows.append((name, precision, t_load, t_ref, t_ort, t_ref / t_ort, m["max_abs_error"], m["cosine_similarity"]))
+        label = f"{name} {shape[-1]}px"
+        rows.append((label, precision, t_load, t_ref, t_ort, t_ref / t_ort, m["max_abs_error"], m["cosine_similarity"]))
     return rows
 
 
@@ -94,16 +95,19 @@ def main(argv=None):
     parser.add_argument("--precision", default="fp16,fp32", help="comma-separated Core ML compute precisions")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (median reported) after one warm-up")
     parser.add_argument("--workdir", help="keep the exported/converted models here (default: a temp dir)")
+    parser.add_argument("--ort-threads", type=int, default=os.cpu_count() or 1,
+                        help="ONNX Runtime intra-op threads (the executor runs its kernels on one thread)")
     args = parser.parse_args(argv)
     workdir = args.workdir or tempfile.mkdtemp(prefix="bench_coreml_ref_")
     os.makedirs(workdir, exist_ok=True)
     rows = []
     for name in args.models.split(","):
-        rows += bench(name.strip(), args.precision.split(","), args.repeat, workdir)
-    print(f"\n{'model':<11} {'prec':<5} {'load s':>7} {'executor s':>11} {'ORT s':>8} {'ratio':>7} "
+        rows += bench(name.strip(), args.precision.split(","), args.repeat, workdir, args.ort_threads)
+    print(f"\nONNX Runtime: {args.ort_threads} thread(s); executor: one kernel thread; median of {args.repeat} runs")
+    print(f"{'model':<16} {'prec':<5} {'load s':>7} {'executor s':>11} {'ORT s':>8} {'ratio':>7} "
           f"{'max|ref-ort|':>13} {'cosine':>9}")
     for name, prec, t_load, t_ref, t_ort, ratio, err, cos in rows:
-        print(f"{name:<11} {prec:<5} {t_load:>7.2f} {t_ref:>11.3f} {t_ort:>8.3f} {ratio:>7.1f} {err:>13.3g} {cos:>9.6f}")
+        print(f"{name:<16} {prec:<5} {t_load:>7.2f} {t_ref:>11.3f} {t_ort:>8.3f} {ratio:>7.1f} {err:>13.3g} {cos:>9.6f}")
 
 
 if __name__ == "__main__":
