@@ -130,9 +130,67 @@ def test_rnn(mil_model, rng):
     x = rng.standard_normal((5, 2, 3)).astype(np.float32)
     h = rng.standard_normal((2, 4)).astype(np.float32)
     out = m.predict({"x": x, "h0": h})
-    ys = [None] * 5
+    ys = []  # Core ML (per coremltools' op tests): a reverse RNN's outputs come in processing order
     for t in reversed(range(5)):
         h = np.tanh(x[t] @ w_ih.T + h @ w_hh.T + b)
-        ys[t] = h
+        ys.append(h)
     close(out["y"], np.stack(ys), atol=1e-5)
     close(out["h"], h, atol=1e-5)
+
+
+def test_gru_ios15_form_matches_coremltools_reference(mil_model, rng):
+    """The reference formula of coremltools' own iOS14 gru test: reset applied to h before R_o."""
+    H, I = 4, 3
+    W = {g: rng.uniform(-1, 1, (H, I)).astype(np.float32) for g in "roz"}
+    R = {g: rng.uniform(-1, 1, (H, H)).astype(np.float32) for g in "roz"}
+    B = {g: rng.uniform(-1, 1, H).astype(np.float32) for g in "roz"}
+
+    @mb.program(input_specs=[mb.TensorSpec((5, 2, I)), mb.TensorSpec((2, H))])
+    def prog(x, h0):
+        y, h = mb.gru(x=x, initial_h=h0, weight_ih=np.concatenate([W["r"], W["o"], W["z"]]),
+                      weight_hh=np.concatenate([R["r"], R["o"], R["z"]]), bias=np.concatenate([B["r"], B["o"], B["z"]]),
+                      direction="reverse", output_sequence=True)
+        return mb.identity(x=y, name="y"), mb.identity(x=h, name="h")
+
+    m = mil_model(prog)
+    x = rng.standard_normal((5, 2, I)).astype(np.float32)
+    h = rng.standard_normal((2, H)).astype(np.float32)
+    out = m.predict({"x": x, "h0": h})
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    ys = []
+    for t in reversed(range(5)):
+        z = sig(x[t] @ W["z"].T + h @ R["z"].T + B["z"])
+        r = sig(x[t] @ W["r"].T + h @ R["r"].T + B["r"])
+        o = np.tanh(x[t] @ W["o"].T + (h * r) @ R["o"].T + B["o"])
+        h = (1 - z) * o + z * h
+        ys.append(h)
+    close(out["y"], np.stack(ys), atol=1e-5)
+    close(out["h"], h, atol=1e-5)
+
+
+def test_gru_reset_after_matches_pytorch(mil_model, rng):
+    import coremltools as ct
+
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(3, 4)
+    sd = {k: v.detach().numpy() for k, v in gru.state_dict().items()}
+
+    def r_o_z(a):  # PyTorch packs [r, z, n]; MIL wants [r, o(=n), z]
+        r, z, n = np.split(a, 3)
+        return np.concatenate([r, n, z])
+
+    @mb.program(input_specs=[mb.TensorSpec((6, 2, 3)), mb.TensorSpec((2, 4))], opset_version=ct.target.iOS18)
+    def prog(x, h0):
+        y, h = mb.gru(x=x, initial_h=h0, weight_ih=r_o_z(sd["weight_ih_l0"]), weight_hh=r_o_z(sd["weight_hh_l0"]),
+                      input_bias=r_o_z(sd["bias_ih_l0"]), bias=r_o_z(sd["bias_hh_l0"]), reset_after=True,
+                      output_sequence=True)
+        return mb.identity(x=y, name="y"), mb.identity(x=h, name="h")
+
+    m = mil_model(prog, minimum_deployment_target=ct.target.iOS18)
+    x = rng.standard_normal((6, 2, 3)).astype(np.float32)
+    h0 = rng.standard_normal((2, 4)).astype(np.float32)
+    out = m.predict({"x": x, "h0": h0})
+    with torch.no_grad():
+        y, h = gru(torch.from_numpy(x), torch.from_numpy(h0)[None])
+    close(out["y"], y.numpy(), atol=1e-5)
+    close(out["h"], h[0].numpy(), atol=1e-5)

@@ -46,7 +46,7 @@ def test_coverage_cli_writes_markdown(tmp_path, capsys):
     text = out.read_text()
     assert text == capsys.readouterr().out
     assert "| `conv` | `ops/conv.py` | supported |" in text
-    assert "| `gru` | | rejected |" in text
+    assert "| `non_maximum_suppression` | | rejected |" in text
     assert "| `innerProduct` | `nn/layers_tensor.py` | supported |" in text
 
 

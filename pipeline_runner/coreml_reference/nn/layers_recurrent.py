@@ -72,7 +72,7 @@ def _bi_lstm(layer, p, xs):
                                  _acts(layer, p.activationsForwardLSTM), False)
     yb, hb, cb = lstm_direction(x, _state(xs, 3, b, hidden), _state(xs, 4, b, hidden), *back, clip,
                                  _acts(layer, p.activationsBackwardLSTM), True)
-    y = np.concatenate([yf, yb], -1) if p.params.sequenceOutput else np.concatenate([hf, hb], -1)[None]
+    y = np.concatenate([yf, yb[::-1]], -1) if p.params.sequenceOutput else np.concatenate([hf, hb], -1)[None]
     return [_rank5(y), _rank5(hf[None]), _rank5(cf[None]), _rank5(hb[None]), _rank5(cb[None])]
 
 
