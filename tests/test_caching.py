@@ -163,3 +163,17 @@ def test_concurrent_runs_do_not_corrupt_the_build(write_recipe, tmp_path):
     assert sorted(ran) == ["cached", "ran"]
     manifest = json.loads((tmp_path / "build" / "tiny_vit" / "manifest.json").read_text())
     assert all(r["status"] == "ok" for r in manifest["stages"].values())
+
+
+def test_a_stage_that_does_not_write_its_artifact_fails_cleanly(built, run_cli, monkeypatch):
+    path, build = built
+    import dataclasses
+
+    from pipeline_runner.engine.stage import StageResult
+    from pipeline_runner.stages import STAGES
+
+    broken = dataclasses.replace(STAGES["swift"], run=lambda ctx: StageResult(["swift/Nothing.swift"]))
+    monkeypatch.setitem(STAGES, "swift", broken)
+    code, out, err = run_cli(path, "--force", "swift")
+    assert code == 1 and "declared artifacts it did not write: swift/Nothing.swift" in err
+    assert read_json(build / "manifest.json")["stages"]["swift"]["status"] == "failed"

@@ -191,11 +191,15 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
         err.traceback = traceback.format_exc()
         return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started, str(err)), err
     seconds = time.perf_counter() - started
+    unwritten = [rel for rel in result.artifacts if not (work / rel).exists()]
+    if unwritten:  # a stage bug: move nothing rather than record a lie
+        shutil.rmtree(work, ignore_errors=True)
+        message = f"declared artifacts it did not write: {', '.join(unwritten)}"
+        _mark_failed(manifest, inst.name, d, message)
+        return Outcome(inst.name, "failed", d.reason, seconds, message), StageError(recipe.name, inst.name, message)
     artifacts = {}
     for rel in result.artifacts:
         src, dest = work / rel, build_dir / rel
-        if not src.exists():
-            raise RuntimeError(f"stage {inst.name} declared artifact {rel} but did not write it")
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.is_dir():
             shutil.rmtree(dest)
