@@ -44,10 +44,13 @@ def _activation(layer, p, xs):
         if kind == "softplus":
             return [np.logaddexp(0, x)]
         if kind == "thresholdedReLU":
-            return [np.where(x > a.alpha, x, 0)]
+            return [np.where(x >= a.alpha, x, 0)]
         if kind == "PReLU":
             alpha = weights(a.alpha).reshape(-1, 1, 1)
             return [np.where(x >= 0, x, alpha * x)]
+        if kind == "parametricSoftplus":  # per-channel alpha * log(1 + exp(beta * x))
+            alpha, beta = weights(a.alpha).reshape(-1, 1, 1), weights(a.beta).reshape(-1, 1, 1)
+            return [alpha * np.logaddexp(0, beta * x)]
     raise CoreMLReferenceError(f"activation layer {layer.name!r}: non-linearity {kind!r} is not supported")
 
 

@@ -83,7 +83,7 @@ REGISTRY = {
     "elu": _act(lambda c: np.where(c["x"] > 0, c["x"], c.scalar("alpha", 1.0) * np.expm1(c["x"]))),
     "softplus": _act(lambda c: _softplus(c["x"])),
     "softsign": _act(lambda c: c["x"] / (1.0 + np.abs(c["x"]))),
-    "thresholded_relu": _act(lambda c: np.where(c["x"] > c.scalar("alpha", 1.0), c["x"], 0)),
+    "thresholded_relu": _act(lambda c: np.where(c["x"] >= c.scalar("alpha", 1.0), c["x"], 0)),
     "linear_activation": _act(lambda c: c.scalar("alpha") * c["x"] + c.scalar("beta", 0.0)),
     "scaled_tanh": _act(lambda c: c.scalar("alpha", 1.0) * np.tanh(c.scalar("beta", 1.0) * c["x"])),
     "clamped_relu": _act(_clamped_relu),
