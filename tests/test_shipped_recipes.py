@@ -47,22 +47,26 @@ def test_shipped_recipe_builds_validates_and_has_matching_swift(path, build_root
     if ios["wrapper"] != "none":
         source = (build / "swift" / f"{ios['class_name']}.swift").read_text()
         interface = json.loads((build / "swift" / "interface.json").read_text())
-        graph_name = re.search(r'static let modelResourceName: String = "(\w+)"', source).group(1)
-        ext = "mlpackage" if recipe.data["convert"]["format"] == "mlprogram" else "mlmodel"
-        spec = read_model_interface(build / "coreml" / f"{graph_name}.{ext}")
+        resource = re.search(r'static let modelResourceName: String = "(\w+)"', source).group(1)
+        # The wrapper loads the model by its app-bundle name; interface.json maps it back to the build.
+        by_resource = {name.rsplit(".", 1)[0]: rel for rel, name in interface["bundle_names"].items()}
+        artifact = build / by_resource[resource]
+        spec = read_model_interface(artifact)
+        graph_name = artifact.name.rsplit(".", 1)[0]
         assert interface["models"][graph_name]["inputs"][0]["name"] == spec.inputs[0].name
         names = set(re.findall(r'static let \w*[nN]ame: String = "([^"]+)"', source))
         spec_names = {f.name for f in [*spec.inputs, *spec.outputs]}
         assert spec.inputs[0].name in names
         assert names & {o.name for o in spec.outputs}, "the wrapper names none of the model's outputs"
-        assert names - {graph_name} <= spec_names | _other_model_names(build, interface), names
+        assert names - {resource} <= spec_names | _other_model_names(interface, by_resource), names
     layers = [op["coreml"]["class_name"] for op in recipe.data["custom_ops"] if op["coreml"]["mapping"] == "custom_layer"]
     assert sorted(f.stem for f in swift_files if f.stem in layers) == sorted(layers)
 
 
-def _other_model_names(build, interface) -> set[str]:
-    """Feature and resource names of the other models a wrapper loads (e.g. a text encoder)."""
-    names = set()
+def _other_model_names(interface, by_resource) -> set[str]:
+    """Feature and bundle resource names of the other models and files a wrapper loads
+    (e.g. a text encoder, the label embeddings)."""
+    names = set(by_resource) | {name for name in interface["bundle_names"].values()}
     for name, model in interface["models"].items():
         names.add(name)
         names |= {f["name"] for f in [*model["inputs"], *model["outputs"]]}
