@@ -310,6 +310,7 @@ def _image_classifier(
             f"Classifies pictures with `{resource}` ({kind_note}) through Vision.", interface, api, notes
         ),
         class_name=class_name,
+        prediction=render(tpl.PREDICTION, meaning="One class and its confidence (0...1)."),
         resource_name=resource,
         constants=constants.render(),
         predictions=predictions,
@@ -428,6 +429,7 @@ def _embedding_model(
             notes,
         ),
         class_name=class_name,
+        prediction=render(tpl.PREDICTION, meaning="One label and its zero-shot probability (0...1)."),
         resource_name=resource,
         text_resource_name=text_resource,
         constants=constants.render(),

@@ -169,20 +169,24 @@ private static func topK(_ values: [Float], k: Int) -> [(index: Int, value: Floa
 }
 '''
 
+PREDICTION = '''\
+/// {{meaning}}
+public struct Prediction: Sendable, Hashable {
+    public let label: String
+    public let confidence: Float
+
+    public init(label: String, confidence: Float) {
+        self.label = label
+        self.confidence = confidence
+    }
+}
+'''
+
 IMAGE_CLASSIFIER = '''\
 {{class_doc}}
 @available(iOS 17.0, macOS 14.0, tvOS 17.0, visionOS 1.0, *)
 public final class {{class_name}}: @unchecked Sendable {
-    /// One class and its confidence (0...1).
-    public struct Prediction: Sendable, Hashable {
-        public let label: String
-        public let confidence: Float
-
-        public init(label: String, confidence: Float) {
-            self.label = label
-            self.confidence = confidence
-        }
-    }
+    {{prediction}}
 
     // MARK: - Model interface (from the saved Core ML spec)
 
@@ -318,16 +322,7 @@ EMBEDDING_MODEL = '''\
 {{class_doc}}
 @available(iOS 17.0, macOS 14.0, tvOS 17.0, visionOS 1.0, *)
 public final class {{class_name}}: @unchecked Sendable {
-    /// One label and its zero-shot probability (0...1).
-    public struct Prediction: Sendable, Hashable {
-        public let label: String
-        public let confidence: Float
-
-        public init(label: String, confidence: Float) {
-            self.label = label
-            self.confidence = confidence
-        }
-    }
+    {{prediction}}
 
     // MARK: - Model interface (from the saved Core ML specs)
 
