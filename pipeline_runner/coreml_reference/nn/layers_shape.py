@@ -161,6 +161,11 @@ def _chw(v, shape):
 
 
 REGISTRY = {
+    "reduceMean": _reduce(lambda x, a, k: np.mean(x, axis=a, keepdims=k)),
+    "reduceSum": _reduce(lambda x, a, k: np.sum(x, axis=a, keepdims=k)),
+    "reduceMax": _reduce(lambda x, a, k: np.max(x, axis=a, keepdims=k)),
+    "reduceMin": _reduce(lambda x, a, k: np.min(x, axis=a, keepdims=k)),
+    "reduceProd": _reduce(lambda x, a, k: np.prod(x, axis=a, keepdims=k)),
     "reduceL1": _reduce(lambda x, a, k: np.sum(np.abs(x), axis=a, keepdims=k)),
     "reduceL2": _reduce(lambda x, a, k: np.sqrt(np.sum(x * x, axis=a, keepdims=k))),
     "reduceLogSum": _reduce(lambda x, a, k: np.log(np.sum(x, axis=a, keepdims=k))),

@@ -102,15 +102,6 @@ def _slice_static(layer, p, xs):
     return [np.asarray(x[tuple(idx)])]
 
 
-def _reduce(fn):
-    def run(layer, p, xs):
-        x = xs[0]
-        axes = tuple(range(x.ndim)) if p.reduceAll else tuple(a % x.ndim for a in p.axes)
-        return [fn(x, axis=axes, keepdims=p.keepDims)]
-
-    return run
-
-
 REGISTRY = {
     "add": _elementwise(np.add),
     "multiply": _elementwise(np.multiply),
@@ -133,9 +124,4 @@ REGISTRY = {
     "splitND": _split_nd,
     "gather": _gather,
     "sliceStatic": _slice_static,
-    "reduceMean": _reduce(np.mean),
-    "reduceSum": _reduce(np.sum),
-    "reduceMax": _reduce(np.max),
-    "reduceMin": _reduce(np.min),
-    "reduceProd": _reduce(np.prod),
 }
