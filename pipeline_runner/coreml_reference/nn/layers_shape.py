@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops._util import norm_axis
+from ..ops.reduction import REDUCTIONS
 from ..ops.resize import bilinear
 from .weights import weights
 
@@ -160,17 +161,12 @@ def _chw(v, shape):
     return v.reshape(shape + (1, 1) if len(shape) == 1 and shape[0] != 1 else shape)
 
 
+# NeuralNetwork reduce layer type suffix -> the shared reduction formula.
+_REDUCE_LAYERS = {"Mean": "mean", "Sum": "sum", "Max": "max", "Min": "min", "Prod": "prod", "L1": "l1_norm",
+                  "L2": "l2_norm", "LogSum": "log_sum", "LogSumExp": "log_sum_exp", "SumSquare": "sum_square"}
+
 REGISTRY = {
-    "reduceMean": _reduce(lambda x, a, k: np.mean(x, axis=a, keepdims=k)),
-    "reduceSum": _reduce(lambda x, a, k: np.sum(x, axis=a, keepdims=k)),
-    "reduceMax": _reduce(lambda x, a, k: np.max(x, axis=a, keepdims=k)),
-    "reduceMin": _reduce(lambda x, a, k: np.min(x, axis=a, keepdims=k)),
-    "reduceProd": _reduce(lambda x, a, k: np.prod(x, axis=a, keepdims=k)),
-    "reduceL1": _reduce(lambda x, a, k: np.sum(np.abs(x), axis=a, keepdims=k)),
-    "reduceL2": _reduce(lambda x, a, k: np.sqrt(np.sum(x * x, axis=a, keepdims=k))),
-    "reduceLogSum": _reduce(lambda x, a, k: np.log(np.sum(x, axis=a, keepdims=k))),
-    "reduceLogSumExp": _reduce(lambda x, a, k: np.log(np.sum(np.exp(x), axis=a, keepdims=k))),
-    "reduceSumSquare": _reduce(lambda x, a, k: np.sum(x * x, axis=a, keepdims=k)),
+    **{f"reduce{layer}": _reduce(REDUCTIONS[kind]) for layer, kind in _REDUCE_LAYERS.items()},
     "argMax": _arg(np.argmax),
     "argMin": _arg(np.argmin),
     "cumSum": _cumsum,

@@ -36,17 +36,23 @@ def _log_sum_exp(x, axes, k):
     return out if k else np.squeeze(out, axis=axes)
 
 
+# One formula per reduction, shared with the NeuralNetwork reduce layers (nn/layers_shape.py):
+# fn(x, axes, keepdims).
+REDUCTIONS = {
+    "sum": lambda x, a, k: np.sum(x, axis=a, keepdims=k),
+    "mean": lambda x, a, k: np.mean(x, axis=a, keepdims=k),
+    "max": lambda x, a, k: np.max(x, axis=a, keepdims=k),
+    "min": lambda x, a, k: np.min(x, axis=a, keepdims=k),
+    "prod": lambda x, a, k: np.prod(x, axis=a, keepdims=k),
+    "l1_norm": lambda x, a, k: np.sum(np.abs(x), axis=a, keepdims=k),
+    "l2_norm": lambda x, a, k: np.sqrt(np.sum(np.square(x), axis=a, keepdims=k)),
+    "sum_square": lambda x, a, k: np.sum(np.square(x), axis=a, keepdims=k),
+    "log_sum": lambda x, a, k: np.log(np.sum(x, axis=a, keepdims=k)),
+    "log_sum_exp": _log_sum_exp,
+}
+
 REGISTRY = {
-    "reduce_sum": _reduce(lambda x, a, k: np.sum(x, axis=a, keepdims=k)),
-    "reduce_mean": _reduce(lambda x, a, k: np.mean(x, axis=a, keepdims=k)),
-    "reduce_max": _reduce(lambda x, a, k: np.max(x, axis=a, keepdims=k)),
-    "reduce_min": _reduce(lambda x, a, k: np.min(x, axis=a, keepdims=k)),
-    "reduce_prod": _reduce(lambda x, a, k: np.prod(x, axis=a, keepdims=k)),
-    "reduce_l1_norm": _reduce(lambda x, a, k: np.sum(np.abs(x), axis=a, keepdims=k)),
-    "reduce_l2_norm": _reduce(lambda x, a, k: np.sqrt(np.sum(np.square(x), axis=a, keepdims=k))),
-    "reduce_sum_square": _reduce(lambda x, a, k: np.sum(np.square(x), axis=a, keepdims=k)),
-    "reduce_log_sum": _reduce(lambda x, a, k: np.log(np.sum(x, axis=a, keepdims=k))),
-    "reduce_log_sum_exp": _reduce(_log_sum_exp),
+    **{f"reduce_{kind}": _reduce(fn) for kind, fn in REDUCTIONS.items()},
     "reduce_argmax": _arg(np.argmax),
     "reduce_argmin": _arg(np.argmin),
 }
