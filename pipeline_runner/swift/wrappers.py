@@ -33,6 +33,9 @@ KINDS = ("image_classifier", "token_model", "embedding_model")
 # Recipe `resize` (or a bool "crop") → VNImageCropAndScaleOption
 _CROP = {"center_crop": ".centerCrop", "scale_fill": ".scaleFill", "scale_fit": ".scaleFit"}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# An image classifier or token model wrapper is one self-contained file (it carries its own
+# Prediction, softmax and top-k), so it drops into any app; an embedding model needs ModelKit's
+# CLIP tokenizer anyway, so it uses ModelKit's Prediction and math instead of copies.
 _IMPORTS = {
     "image_classifier": ["CoreGraphics", "CoreML", "CoreVideo", "Foundation", "ImageIO", "Vision"],
     "token_model": ["CoreML", "Foundation"],
@@ -310,7 +313,6 @@ def _image_classifier(
             f"Classifies pictures with `{resource}` ({kind_note}) through Vision.", interface, api, notes
         ),
         class_name=class_name,
-        prediction=render(tpl.PREDICTION, meaning="One class and its confidence (0...1)."),
         resource_name=resource,
         constants=constants.render(),
         predictions=predictions,
@@ -429,7 +431,6 @@ def _embedding_model(
             notes,
         ),
         class_name=class_name,
-        prediction=render(tpl.PREDICTION, meaning="One label and its zero-shot probability (0...1)."),
         resource_name=resource,
         text_resource_name=text_resource,
         constants=constants.render(),

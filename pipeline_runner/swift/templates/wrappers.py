@@ -169,24 +169,20 @@ private static func topK(_ values: [Float], k: Int) -> [(index: Int, value: Floa
 }
 '''
 
-PREDICTION = '''\
-/// {{meaning}}
-public struct Prediction: Sendable, Hashable {
-    public let label: String
-    public let confidence: Float
-
-    public init(label: String, confidence: Float) {
-        self.label = label
-        self.confidence = confidence
-    }
-}
-'''
-
 IMAGE_CLASSIFIER = '''\
 {{class_doc}}
 @available(iOS 17.0, macOS 14.0, tvOS 17.0, visionOS 1.0, *)
 public final class {{class_name}}: @unchecked Sendable {
-    {{prediction}}
+    /// One class and its confidence (0...1).
+    public struct Prediction: Sendable, Hashable {
+        public let label: String
+        public let confidence: Float
+
+        public init(label: String, confidence: Float) {
+            self.label = label
+            self.confidence = confidence
+        }
+    }
 
     // MARK: - Model interface (from the saved Core ML spec)
 
@@ -322,7 +318,8 @@ EMBEDDING_MODEL = '''\
 {{class_doc}}
 @available(iOS 17.0, macOS 14.0, tvOS 17.0, visionOS 1.0, *)
 public final class {{class_name}}: @unchecked Sendable {
-    {{prediction}}
+    /// One label and its zero-shot probability (0...1); ModelKit's type, which the app shows.
+    public typealias Prediction = ModelKit.Prediction
 
     // MARK: - Model interface (from the saved Core ML specs)
 
