@@ -187,6 +187,13 @@ def _parameter_reads(params: list[_Parameter], class_name: str) -> str:
     return "\n".join(lines)
 
 
+def _parameter_readers(params: list[_Parameter]) -> str:
+    types = sorted({p.swift_type for p in params}, key=list(tpl.PARAMETER_READERS).index)
+    if not types:
+        return ""
+    return "\n".join(["\n// MARK: - Layer parameters\n", *(tpl.PARAMETER_READERS[t] for t in types)])
+
+
 # ---------------------------------------------------------------- rendering
 
 
@@ -218,7 +225,7 @@ def _common_values(context: _Context, params: list[_Parameter]) -> dict[str, str
         "output_count": str(context.output_count),
         "parameter_properties": _parameter_properties(params),
         "parameter_reads": _parameter_reads(params, context.class_name),
-        "parameter_readers": tpl.PARAMETER_READERS,
+        "parameter_readers": _parameter_readers(params),
     }
 
 

@@ -133,6 +133,13 @@ def test_attribute_without_default_is_required() -> None:
     assert swift_syntax_errors(source) == []
 
 
+def test_only_the_parameter_readers_a_layer_uses_are_generated() -> None:
+    readers = re.compile(r"private static func (\w+)Parameter\(")
+    assert readers.findall(_layer(SCALED_TANH, {}).source) == ["float"]
+    assert readers.findall(_layer(SQUARE, {}, "CustomSquareLayer").source) == []
+    assert "MARK: - Layer parameters" not in _layer(SQUARE, {}, "CustomSquareLayer").source
+
+
 def test_function_attribute_default_is_used() -> None:
     source = _layer(EVERYTHING, {}).source
     assert 'self.beta = TestLayer.floatParameter(parameters, "beta") ?? Float(0.25)' in source

@@ -45,10 +45,10 @@ enum {{class_name}}Error: Error, LocalizedError {
 }
 '''
 
-# Parameter readers: Core ML hands layer parameters over as NSNumber or String.
-PARAMETER_READERS = '''\
-// MARK: - Layer parameters
-
+# Parameter readers by Swift type; a layer gets only those its parameters need. Core ML hands
+# layer parameters over as NSNumber or String.
+PARAMETER_READERS = {
+    "Float": '''\
 /// Reads a numeric layer parameter as `Float` (nil when absent or not numeric).
 private static func floatParameter(_ parameters: [String: Any], _ key: String) -> Float? {
     switch parameters[key] {
@@ -57,7 +57,8 @@ private static func floatParameter(_ parameters: [String: Any], _ key: String) -
     default: return nil
     }
 }
-
+''',
+    "Int": '''\
 /// Reads an integer layer parameter (nil when absent or not numeric).
 private static func intParameter(_ parameters: [String: Any], _ key: String) -> Int? {
     switch parameters[key] {
@@ -66,7 +67,8 @@ private static func intParameter(_ parameters: [String: Any], _ key: String) -> 
     default: return nil
     }
 }
-
+''',
+    "Bool": '''\
 /// Reads a Boolean layer parameter (nil when absent).
 private static func boolParameter(_ parameters: [String: Any], _ key: String) -> Bool? {
     switch parameters[key] {
@@ -75,7 +77,8 @@ private static func boolParameter(_ parameters: [String: Any], _ key: String) ->
     default: return nil
     }
 }
-
+''',
+    "String": '''\
 /// Reads a string layer parameter (nil when absent).
 private static func stringParameter(_ parameters: [String: Any], _ key: String) -> String? {
     switch parameters[key] {
@@ -84,7 +87,9 @@ private static func stringParameter(_ parameters: [String: Any], _ key: String) 
     default: return nil
     }
 }
-'''
+''',
+}
+
 
 # Shape and memory checks shared by generated and stub layers.
 SHAPE_CHECKS = '''\
@@ -263,7 +268,6 @@ final class {{class_name}}: NSObject, MLCustomLayer {
         }
         return try device.makeComputePipelineState(function: function)
     }
-
     {{parameter_readers}}
 }
 '''
@@ -320,7 +324,6 @@ final class {{class_name}}: NSObject, MLCustomLayer {
     func encode(commandBuffer: MTLCommandBuffer, inputs: [MTLTexture], outputs: [MTLTexture]) throws {
         throw {{class_name}}Error.notImplemented(Self.notImplementedMessage)
     }
-
     {{parameter_readers}}
 }
 '''
