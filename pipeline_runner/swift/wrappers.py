@@ -154,6 +154,18 @@ def _common_constants(constants: _Constants, resource: str, compute_units: str) 
     )
 
 
+def _token_constants(constants: _Constants, feature: FeatureInfo, prefix: str = "", model: str = "model") -> None:
+    """``inputName``/``inputShape``/``inputDataType``/``sequenceLength``, prefixed (``textInputName``...)."""
+
+    def name(base: str) -> str:
+        return prefix + base[0].upper() + base[1:] if prefix else base
+
+    constants.add(name("inputName"), feature.name, f"Token-id input feature name of the {model}.")
+    constants.add(name("inputShape"), feature.shape, f"Token-id input shape of the {model}.", "[Int]")
+    constants.add(name("inputDataType"), feature.dtype or "", f"Token-id element type in the {model}.")
+    constants.add(name("sequenceLength"), feature.shape[-1], f"Number of token ids the {model} takes.")
+
+
 def _image_constants(constants: _Constants, feature: FeatureInfo, prefix: str = "input") -> None:
     width, height = feature.image_width, feature.image_height
     channels = 1 if (feature.color_layout or "").startswith("GRAYSCALE") else 3
@@ -345,10 +357,7 @@ def _token_model(
     output = _array_output(interface, extras, "logits")
     constants = _Constants()
     _common_constants(constants, resource, compute_units)
-    constants.add("inputName", token.name, "Token-id input feature name.")
-    constants.add("inputShape", token.shape, "Token-id input shape.", "[Int]")
-    constants.add("inputDataType", token.dtype or "", "Token-id input element type in the model.")
-    constants.add("sequenceLength", token.shape[-1], "Number of token ids the model takes.")
+    _token_constants(constants, token)
     constants.add("outputName", output.name, "Logits output feature name.")
     constants.add("outputShape", output.shape, "Logits output shape (empty when the spec leaves it open).", "[Int]")
     api = [
@@ -400,10 +409,7 @@ def _embedding_model(
     constants.add("outputName", image_output.name, "Image embedding output feature name.")
     constants.add("outputShape", image_output.shape, "Image embedding output shape.", "[Int]")
     constants.add("embeddingDimension", dimension, "Length of an embedding.")
-    constants.add("textInputName", text_input.name, "Text encoder token-id input feature name.")
-    constants.add("textInputShape", text_input.shape, "Text encoder token-id input shape.", "[Int]")
-    constants.add("textInputDataType", text_input.dtype or "", "Text encoder input element type in the model.")
-    constants.add("textSequenceLength", text_input.shape[-1], "Tokenizer context length (text encoder input length).")
+    _token_constants(constants, text_input, prefix="text", model="text encoder")
     constants.add("textOutputName", text_output.name, "Text embedding output feature name.")
     constants.add("textOutputShape", text_output.shape, "Text embedding output shape.", "[Int]")
     constants.add(
