@@ -166,14 +166,21 @@ def _token_constants(constants: _Constants, feature: FeatureInfo, prefix: str = 
     constants.add(name("sequenceLength"), feature.shape[-1], f"Number of token ids the {model} takes.")
 
 
-def _image_constants(constants: _Constants, feature: FeatureInfo, prefix: str = "input") -> None:
+def _image_constants(constants: _Constants, feature: FeatureInfo, extras: dict) -> None:
+    """The image input's name, size and layout, and how Vision fits pictures to it."""
     width, height = feature.image_width, feature.image_height
     channels = 1 if (feature.color_layout or "").startswith("GRAYSCALE") else 3
-    constants.add(f"{prefix}Name", feature.name, "Image input feature name.")
-    constants.add(f"{prefix}Width", width, "Image input width in pixels.")
-    constants.add(f"{prefix}Height", height, "Image input height in pixels.")
-    constants.add(f"{prefix}ColorLayout", feature.color_layout or "", "Image input colour layout.")
-    constants.add(f"{prefix}Shape", [1, channels, height, width], "Image input as a tensor: [1, channels, height, width].")
+    constants.add("inputName", feature.name, "Image input feature name.")
+    constants.add("inputWidth", width, "Image input width in pixels.")
+    constants.add("inputHeight", height, "Image input height in pixels.")
+    constants.add("inputColorLayout", feature.color_layout or "", "Image input colour layout.")
+    constants.add("inputShape", [1, channels, height, width], "Image input as a tensor: [1, channels, height, width].")
+    crop_option, crop_name = _crop_option(extras)
+    constants.add(
+        "imageCropAndScaleOption", crop_option, f"How Vision fits pictures to the input (`{crop_name}`).",
+        "VNImageCropAndScaleOption",
+        raw=True,
+    )
 
 
 def _crop_option(extras: dict) -> tuple[str, str]:
@@ -281,15 +288,9 @@ def _image_classifier(
     interface: ModelInterface, class_name: str, compute_units: str, resource: str, extras: dict, notes: list[str]
 ) -> str:
     image = _image_input(interface, "image_classifier")
-    crop_option, crop_name = _crop_option(extras)
     constants = _Constants()
     _common_constants(constants, resource, compute_units)
-    _image_constants(constants, image)
-    constants.add(
-        "imageCropAndScaleOption", crop_option, f"How Vision fits pictures to the input (`{crop_name}`).",
-        "VNImageCropAndScaleOption",
-        raw=True,
-    )
+    _image_constants(constants, image, extras)
     if interface.is_classifier:
         labels = list(interface.class_labels or [])
         constants.add("predictedFeatureName", interface.predicted_feature_name or "", "Classifier label output.")
@@ -395,17 +396,11 @@ def _embedding_model(
             f"image embedding {image_output.shape} and text embedding {text_output.shape} differ in size"
         )
     text_resource = extras.get("text_model_resource_name") or extras.get("text_graph") or f"{resource}Text"
-    crop_option, crop_name = _crop_option(extras)
 
     constants = _Constants()
     _common_constants(constants, resource, compute_units)
     constants.add("textModelResourceName", text_resource, f"Compiled text encoder (`{text_resource}.mlmodelc`).")
-    _image_constants(constants, image)
-    constants.add(
-        "imageCropAndScaleOption", crop_option, f"How Vision fits pictures to the input (`{crop_name}`).",
-        "VNImageCropAndScaleOption",
-        raw=True,
-    )
+    _image_constants(constants, image, extras)
     constants.add("outputName", image_output.name, "Image embedding output feature name.")
     constants.add("outputShape", image_output.shape, "Image embedding output shape.", "[Int]")
     constants.add("embeddingDimension", dimension, "Length of an embedding.")
