@@ -5,7 +5,7 @@ One base type; each subclass carries what a user needs to act on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class PipelineError(Exception):
@@ -84,15 +84,3 @@ class ValidationFailed(PipelineError):
             "failures": self.failures,
             "report": self.report_path,
         }
-
-
-@dataclass
-class ToolMissing(PipelineError):
-    """A library a stage needs is not installed."""
-
-    tool: str
-    needed_for: str
-    install: str = field(default="pip install -e .")
-
-    def __str__(self) -> str:
-        return f"{self.tool} is needed for {self.needed_for} but is not installed: {self.install}"

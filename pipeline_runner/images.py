@@ -45,12 +45,6 @@ def picture(kind: str, height: int, width: int, rng: np.random.Generator) -> np.
     return _u8(img)
 
 
-def pictures(count: int, height: int, width: int, seed: int) -> list[np.ndarray]:
-    """``count`` pictures cycling through every kind, reproducible from ``seed``."""
-    rng = np.random.default_rng(seed)
-    return [picture(KINDS[i % len(KINDS)], height, width, rng) for i in range(count)]
-
-
 def fit(pixels: np.ndarray, height: int, width: int, mode: str = "center_crop") -> np.ndarray:
     """Bring an HxWx3 uint8 picture to height x width (bilinear, as torchvision on PIL images).
 

@@ -59,9 +59,5 @@ class OpContext:
     def out_type(self, i: int = 0) -> TensorType:
         return self.op.outputs[i][1]
 
-    def out_np_dtype(self, i: int = 0):
-        t = self.out_type(i)
-        return t.np_dtype if isinstance(t, TensorType) else None
-
     def fail(self, message: str) -> CoreMLReferenceError:
         return CoreMLReferenceError(f"{self.type} op {self.name!r}: {message}")

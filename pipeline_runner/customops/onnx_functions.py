@@ -28,12 +28,6 @@ def attach_functions(model, custom_ops: list[dict], opset: int):
     return model
 
 
-def custom_nodes(model, op: dict) -> list:
-    """The graph's nodes of the recipe op ``op``."""
-    spec = op["onnx"]
-    return [n for n in model.graph.node if n.domain == spec["domain"] and n.op_type == spec["op_type"]]
-
-
 def _set_opset_import(model, domain: str, version: int) -> None:
     for entry in model.opset_import:
         if entry.domain == domain:
