@@ -20,6 +20,8 @@ def report_artifact(graph: str) -> str:
 
 
 def run(ctx: StageContext) -> StageResult:
+    import coremltools as ct
+
     from pipeline_runner.models.instantiate import entry_module, load_built_model
     from pipeline_runner.samples import make_samples
     from pipeline_runner.validate.coreml_numerics import coreml_numerics
@@ -59,9 +61,10 @@ def run(ctx: StageContext) -> StageResult:
                                             "ONNX Runtime vs PyTorch (dynamic axes doubled):")}
 
     coreml_path = ctx.existing(coreml_artifact(recipe, graph["name"]))
-    structure, problems = check_structure(coreml_path, graph, recipe)
+    spec = ct.utils.load_spec(str(coreml_path))  # once, for both structural checks
+    structure, problems = check_structure(spec, graph, recipe)
     failures += [f"Core ML structure: {p}" for p in problems]
-    custom_ops, problems = check_custom_ops(coreml_path, recipe.data["custom_ops"], recipe.data["convert"]["format"])
+    custom_ops, problems = check_custom_ops(spec, recipe.data["custom_ops"], recipe.data["convert"]["format"])
     failures += [f"Core ML custom ops: {p}" for p in problems]
     coreml_report, problems = coreml_numerics(coreml_path, recipe, graph, samples, expected)
     failures += problems

@@ -8,18 +8,14 @@ custom layer of theirs, no op of theirs in an ML Program).
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from pipeline_runner.customops.mil_ops import CUSTOM_OP_PREFIX
 
 _NN_TYPES = ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor")
 
 
-def check_custom_ops(coreml_path: Path, custom_ops: list[dict], fmt: str) -> tuple[dict, list[str]]:
-    """(report, failures) for the model at ``coreml_path`` (format ``mlprogram`` or ``neuralnetwork``)."""
-    import coremltools as ct
-
-    spec = ct.utils.load_spec(str(coreml_path))
+def check_custom_ops(spec, custom_ops: list[dict], fmt: str) -> tuple[dict, list[str]]:
+    """(report, failures) for a saved model's spec (format ``mlprogram`` or ``neuralnetwork``)."""
     layers = custom_layers(spec)
     classes = Counter(layer["class_name"] for layer in layers)
     op_types = program_op_types(spec) if fmt == "mlprogram" else Counter()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 # Core ML specification version that each iOS release introduced.
 _SPEC_FOR_IOS = {11: 1, 12: 3, 13: 4, 14: 5, 15: 6, 16: 7, 17: 8, 18: 9}
 
 
-def check_structure(path: Path, graph: dict, recipe) -> tuple[dict, list[str]]:
-    import coremltools as ct
-
-    spec = ct.utils.load_spec(str(path))
+def check_structure(spec, graph: dict, recipe) -> tuple[dict, list[str]]:
+    """(report, failures) for a saved model's spec (``coremltools.utils.load_spec``)."""
     failures: list[str] = []
     desc = spec.description
     inputs = {f.name: f for f in desc.input}

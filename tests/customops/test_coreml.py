@@ -74,16 +74,17 @@ def test_validation_report_has_custom_ops(built):
 def test_check_custom_ops_reports_wrong_class_and_parameters(built):
     from pipeline_runner.validate.custom_layers import check_custom_ops
 
-    recipe, build_dir, _ = built("gated_layer")
+    recipe, _, _ = built("gated_layer")
+    spec = _spec(built, "gated_layer")
     op = recipe.data["custom_ops"][0]
     wrong = {**op, "coreml": {**op["coreml"], "class_name": "OtherLayer", "parameters": {"tile": 5}}}
-    info, failures = check_custom_ops(build_dir / "coreml" / "gated_layer.mlmodel", [wrong], "neuralnetwork")
+    info, failures = check_custom_ops(spec, [wrong], "neuralnetwork")
     assert not info["passed"]
     assert any("no custom layer with class name 'OtherLayer'" in f for f in failures)
     assert any("['GatedLayer'] are not declared" in f for f in failures)
 
     params = {**op, "coreml": {**op["coreml"], "parameters": {"tile": 5, "extra": 1.0}}}
-    _, failures = check_custom_ops(build_dir / "coreml" / "gated_layer.mlmodel", [params], "neuralnetwork")
+    _, failures = check_custom_ops(spec, [params], "neuralnetwork")
     assert any("tile=4, recipe says 5" in f for f in failures)
     assert any("lacks parameter 'extra'" in f for f in failures)
 
@@ -91,8 +92,9 @@ def test_check_custom_ops_reports_wrong_class_and_parameters(built):
 def test_check_custom_ops_reports_layer_left_for_inline_op(built):
     from pipeline_runner.validate.custom_layers import check_custom_ops
 
-    recipe, build_dir, _ = built("square_layer")
+    recipe, _, _ = built("square_layer")
     op = recipe.data["custom_ops"][0]
     inline = {**op, "coreml": {**op["coreml"], "mapping": "inline"}}
-    _, failures = check_custom_ops(build_dir / "coreml" / "square_layer.mlmodel", [inline], "neuralnetwork")
+    _, failures = check_custom_ops(_spec(built, "square_layer"), [inline], "neuralnetwork")
     assert any("mapping is inline but the model has 2 custom layer(s) 'CustomSquareLayer'" in f for f in failures)
+
