@@ -47,7 +47,6 @@ class Outcome:
     status: str  # "cached" | "ran" | "failed" | "skipped"
     reason: str
     seconds: float = 0.0
-    detail: str = ""
 
 
 @dataclass
@@ -177,26 +176,28 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
         key=d.key,
     )
     started = time.perf_counter()
+
+    def failed(message: str, error: PipelineError):
+        """Nothing of a failed stage is moved into place; its record says why."""
+        shutil.rmtree(work, ignore_errors=True)
+        _mark_failed(manifest, inst.name, d, message)
+        return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started), error
+
     try:
         result = inst.stage.run(ctx)
     except PipelineError as exc:
-        shutil.rmtree(work, ignore_errors=True)
-        _mark_failed(manifest, inst.name, d, str(exc))
-        return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started, str(exc)), exc
+        return failed(str(exc), exc)
     except Exception as exc:  # any other failure inside a stage: keep the cause, name the stage
-        shutil.rmtree(work, ignore_errors=True)
-        _mark_failed(manifest, inst.name, d, f"{type(exc).__name__}: {exc}")
-        err = StageError(recipe.name, inst.name, f"{type(exc).__name__}: {exc}")
+        message = f"{type(exc).__name__}: {exc}"
+        err = StageError(recipe.name, inst.name, message)
         err.__cause__ = exc
         err.traceback = traceback.format_exc()
-        return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started, str(err)), err
+        return failed(message, err)
     seconds = time.perf_counter() - started
     unwritten = [rel for rel in result.artifacts if not (work / rel).exists()]
     if unwritten:  # a stage bug: move nothing rather than record a lie
-        shutil.rmtree(work, ignore_errors=True)
         message = f"declared artifacts it did not write: {', '.join(unwritten)}"
-        _mark_failed(manifest, inst.name, d, message)
-        return Outcome(inst.name, "failed", d.reason, seconds, message), StageError(recipe.name, inst.name, message)
+        return failed(message, StageError(recipe.name, inst.name, message))
     artifacts = {}
     for rel in result.artifacts:
         src, dest = work / rel, build_dir / rel
@@ -217,7 +218,7 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
     if result.failures:
         report_path = str(build_dir / result.artifacts[0]) if result.artifacts else ""
         err = ValidationFailed(recipe.name, inst.name, result.failures, report_path)
-        return Outcome(inst.name, "failed", d.reason, seconds, str(err)), err
+        return Outcome(inst.name, "failed", d.reason, seconds), err
     return Outcome(inst.name, "ran", d.reason, seconds), None
 
 
