@@ -32,6 +32,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="print what each stage would do and why, and run nothing")
     run.add_argument("--keep-going", action="store_true", help="with several recipes, go on after one fails")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--cache", metavar="URL", default=None,
+                     help="shared stage cache: a directory or any fsspec URL (s3://bucket/prefix); "
+                          "stages found there are pulled, stages that ran are pushed "
+                          "(default: $PIPELINE_RUNNER_CACHE)")
+    run.add_argument("--cache-mode", choices=("read-write", "read-only"), default=None,
+                     help="read-only pulls but never pushes, e.g. for untrusted pull requests "
+                          "(default: $PIPELINE_RUNNER_CACHE_MODE or read-write)")
+    run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                     help="run up to N recipes at once, each in its own worker process (default: 1)")
     check = sub.add_parser("check", help="validate recipes only (fast; imports no ML library)")
     check.add_argument("paths", nargs="+", help="recipe files or directories")
     check.add_argument("--json", action="store_true")
@@ -89,8 +98,6 @@ def _stages() -> int:
 
 
 def _run(args) -> int:
-    from pipeline_runner.engine.runner import run_recipe
-
     recipes, errors, files = _load_all(args.recipes, args.json)
     if errors or not files:
         if args.json:
@@ -103,26 +110,56 @@ def _run(args) -> int:
     if unknown:
         print(f"error: --force: unknown stage {sorted(unknown)[0]!r}; stages: {', '.join(STAGES)}", file=sys.stderr)
         return 2
+    from pipeline_runner.engine.remote_cache import RemoteCache
+
+    try:
+        cache = RemoteCache.from_options(args.cache, args.cache_mode)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.jobs < 1:
+        print("error: -j/--jobs: expected a positive number of workers", file=sys.stderr)
+        return 2
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    options = dict(force=force, dry_run=args.dry_run, cache=cache)
     reports, exit_code = [], 0
-    for recipe in recipes:
-        started = time.perf_counter()
+    if args.jobs > 1 and len(recipes) > 1:
+        from pipeline_runner.engine.parallel import run_parallel
+
+        results = run_parallel(recipes, args.build_dir, args.jobs, options, keep_going=args.keep_going)
+    else:
+        results = _run_serial(recipes, args.build_dir, options, log, args.json, args.keep_going)
+    for report, seconds, output in results:  # output: a worker's buffered log, header included
+        (sys.stderr if args.json else sys.stdout).write(output)
         if not args.json:
-            print(f"{recipe.name} ({recipe.path}) → {args.build_dir / recipe.name}")
-        report = run_recipe(recipe, args.build_dir, force=force, dry_run=args.dry_run, log=log)
+            _print_summary(report, seconds, args.dry_run)
         reports.append(report)
-        if not args.json:
-            _print_summary(report, time.perf_counter() - started, args.dry_run)
         if report.error is not None:
             exit_code = max(exit_code, report.error.exit_code)
-            if not args.keep_going:
-                break
     if args.json:
         print(json.dumps([_report_dict(r) for r in reports], indent=2))
     if exit_code and len(recipes) > 1:
         failed = [r.recipe for r in reports if r.error is not None]
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return exit_code
+
+
+def _run_serial(recipes, build_root: Path, options: dict, log, as_json: bool, keep_going: bool):
+    """One recipe after another, logging as it goes; yields (report, seconds, "")."""
+    for recipe in recipes:
+        started = time.perf_counter()
+        if not as_json:
+            print(f"{recipe.name} ({recipe.path}) → {build_root / recipe.name}", flush=True)
+        report = run_recipe_logged(recipe, build_root, options, log)
+        yield report, time.perf_counter() - started, ""
+        if report.error is not None and not keep_going:
+            return
+
+
+def run_recipe_logged(recipe, build_root: Path, options: dict, log):
+    from pipeline_runner.engine.runner import run_recipe
+
+    return run_recipe(recipe, build_root, log=log, **options)
 
 
 def _print_summary(report, seconds: float, dry_run: bool) -> None:

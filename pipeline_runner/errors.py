@@ -84,3 +84,21 @@ class ValidationFailed(PipelineError):
             "failures": self.failures,
             "report": self.report_path,
         }
+
+
+class CapturedError(PipelineError):
+    """An error raised in a worker process, carried back as what the CLI shows of it."""
+
+    def __init__(self, message: str, exit_code: int, as_dict: dict, traceback: str | None = None):
+        super().__init__(message)
+        self.exit_code, self._dict, self.traceback = exit_code, as_dict, traceback
+
+    def __reduce__(self):
+        return (CapturedError, (str(self), self.exit_code, self._dict, self.traceback))
+
+    @classmethod
+    def of(cls, error: PipelineError) -> "CapturedError":
+        return cls(str(error), error.exit_code, error.to_dict(), getattr(error, "traceback", None))
+
+    def to_dict(self) -> dict:
+        return self._dict

@@ -79,7 +79,7 @@ def stage_statuses(stdout: str) -> dict[str, str]:
     statuses = {}
     for line in stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and parts[1] in ("ran", "cached", "failed", "skipped", "will"):
+        if len(parts) >= 2 and parts[1] in ("ran", "cached", "pulled", "failed", "skipped", "will", "would"):
             statuses[parts[0]] = parts[1]
     return statuses
 

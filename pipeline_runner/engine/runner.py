@@ -27,6 +27,7 @@ from pipeline_runner.engine.cache import (
     sha256_text,
 )
 from pipeline_runner.engine.lock import build_lock
+from pipeline_runner.engine.remote_cache import CacheMiss, RemoteCache
 from pipeline_runner.engine.stage import StageContext, StageInstance, expand, order_stages, upstream_of
 from pipeline_runner.errors import PipelineError, StageError, ValidationFailed
 from pipeline_runner.recipe import Recipe
@@ -44,7 +45,7 @@ class Decision:
 @dataclass
 class Outcome:
     name: str
-    status: str  # "cached" | "ran" | "failed" | "skipped"
+    status: str  # "cached" | "ran" | "pulled" | "failed" | "skipped" (dry run: "will run" | "would pull")
     reason: str
     seconds: float = 0.0
 
@@ -120,12 +121,15 @@ class _FileHashes:
 
 
 def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = None,
-               dry_run: bool = False, log=print) -> RunReport:
+               dry_run: bool = False, log=print, cache: RemoteCache | None = None) -> RunReport:
     build_dir = build_root / recipe.name
     report = RunReport(recipe.name, build_dir)
     if dry_run:
         for d in plan(recipe, build_dir, force):
-            report.outcomes.append(Outcome(d.instance.name, "will run" if d.run else "cached", d.reason))
+            status = "cached"
+            if d.run:
+                status = "would pull" if _pullable(cache, d) and _remote_has(cache, d, log) else "will run"
+            report.outcomes.append(Outcome(d.instance.name, status, d.reason))
         return report
     from pipeline_runner.quiet import quiet_third_party
 
@@ -147,7 +151,13 @@ def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = Non
             if not d.run:
                 report.outcomes.append(Outcome(d.instance.name, "cached", d.reason))
                 continue
+            pulled = _pull(cache, build_dir, manifest, d, log) if _pullable(cache, d) else None
+            if pulled is not None:
+                report.outcomes.append(pulled)
+                continue
             outcome, error = _execute(recipe, build_dir, manifest, d, log)
+            if cache is not None and error is None:
+                _push(cache, build_dir, manifest, d, log)
             report.outcomes.append(outcome)
             if error is not None:
                 failed.add(d.instance.name)
@@ -155,6 +165,59 @@ def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = Non
         manifest.save()
         _write_validation_summary(build_dir, manifest)
     return report
+
+
+def _pullable(cache: RemoteCache | None, d: Decision) -> bool:
+    return cache is not None and not d.reason.startswith("forced")
+
+
+def _remote_has(cache: RemoteCache, d: Decision, log) -> bool:
+    try:
+        return cache.has(d.key)
+    except Exception as exc:  # an unreachable cache never fails a build
+        log(f"  [{d.instance.name}] cache {cache} unreachable: {type(exc).__name__}: {exc}")
+        return False
+
+
+def _pull(cache: RemoteCache, build_dir: Path, manifest: Manifest, d: Decision, log) -> Outcome | None:
+    """Fetch the stage's result by its key instead of running it; None when the cache cannot serve it."""
+    name = d.instance.name
+    work = build_dir / ".work" / f"{name}-pull-{uuid.uuid4().hex[:8]}"
+    started = time.perf_counter()
+    try:
+        entry = cache.pull(d.key, work)
+        missing = [rel for rel in entry.artifacts if not (work / rel).exists()]
+        if missing:
+            raise CacheMiss(f"entry lacks {', '.join(missing)}")
+    except CacheMiss as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        if str(exc) != "no entry":
+            log(f"  [{name}] ignoring cache entry {d.key[:12]}: {exc}; running the stage")
+        return None
+    except Exception as exc:  # network, permissions, a broken backend: build locally instead
+        shutil.rmtree(work, ignore_errors=True)
+        log(f"  [{name}] cache {cache} unreachable: {type(exc).__name__}: {exc}; running the stage")
+        return None
+    artifacts = _install(work, build_dir, entry.artifacts)
+    rec = entry.record
+    manifest.put(name, {
+        "key": d.key, "key_doc": d.key_doc, "status": "ok", "artifacts": artifacts,
+        "info": rec.get("info", {}), "notes": rec.get("notes", []), "seconds": rec.get("seconds"),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "pulled_from": cache.url,
+    })
+    return Outcome(name, "pulled", d.reason, time.perf_counter() - started)
+
+
+def _push(cache: RemoteCache, build_dir: Path, manifest: Manifest, d: Decision, log) -> None:
+    """Share a stage's successful result under its key; a failed push is a warning, not a failure."""
+    rec = manifest.record(d.instance.name) or {}
+    if cache.read_only or rec.get("status") != "ok":
+        return
+    try:
+        cache.push(d.key, d.instance.name, build_dir, list(rec["artifacts"]),
+                   {k: rec.get(k) for k in ("info", "notes", "seconds")})
+    except Exception as exc:
+        log(f"  [{d.instance.name}] could not push to cache {cache}: {type(exc).__name__}: {exc}")
 
 
 def _clear_stale_work(build_dir: Path) -> None:
@@ -198,17 +261,7 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
     if unwritten:  # a stage bug: move nothing rather than record a lie
         message = f"declared artifacts it did not write: {', '.join(unwritten)}"
         return failed(message, StageError(recipe.name, inst.name, message))
-    artifacts = {}
-    for rel in result.artifacts:
-        src, dest = work / rel, build_dir / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.is_dir():
-            shutil.rmtree(dest)
-        elif dest.exists():
-            dest.unlink()
-        src.replace(dest)
-        artifacts[rel] = fingerprint(dest)
-    shutil.rmtree(work, ignore_errors=True)
+    artifacts = _install(work, build_dir, result.artifacts)
     status = "failed" if result.failures else "ok"
     manifest.put(inst.name, {
         "key": d.key, "key_doc": d.key_doc, "status": status, "artifacts": artifacts,
@@ -220,6 +273,22 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
         err = ValidationFailed(recipe.name, inst.name, result.failures, report_path)
         return Outcome(inst.name, "failed", d.reason, seconds), err
     return Outcome(inst.name, "ran", d.reason, seconds), None
+
+
+def _install(work: Path, build_dir: Path, rels: list[str]) -> dict[str, dict]:
+    """Move a finished stage's artifacts from its work folder into place; their fingerprints."""
+    artifacts = {}
+    for rel in rels:
+        src, dest = work / rel, build_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.is_dir():
+            shutil.rmtree(dest)
+        elif dest.exists():
+            dest.unlink()
+        src.replace(dest)
+        artifacts[rel] = fingerprint(dest)
+    shutil.rmtree(work, ignore_errors=True)
+    return artifacts
 
 
 def _mark_failed(manifest: Manifest, name: str, d: Decision, message: str) -> None:
