@@ -231,3 +231,23 @@ def test_s3_tampered_entry_is_rebuilt(seeded, tmp_path, capsys, s3_env):
     code, out = _run(capsys, seeded[0], "--build-dir", tmp_path / "b", "--cache", s3_env)
     assert code == 0, out
     assert stage_statuses(out)["build"] == "ran" and "does not match its sha256" in out, out
+
+
+# --- -j: recipes in worker processes -------------------------------------------------------------
+
+def test_parallel_recipes_build_in_workers_with_readable_output(tmp_path, capsys):
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "a.yaml").write_text(TINY_VIT)
+    broken = TINY_VIT.replace("name: tiny_vit", "name: broken").replace(
+        "source: builtin\n  architecture: vit", "source: python\n  architecture: no_such_module_xyz:make")
+    (recipes / "c.yaml").write_text(broken)
+    code = main([str(recipes), "--build-dir", str(tmp_path / "build"), "-j", "2", "--keep-going"])
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert code == 1, text
+    assert (tmp_path / "build" / "tiny_vit" / "validation.json").exists(), text
+    # each recipe's log is one block: its header, then its own stage lines, then its summary
+    blocks = [b for b in out.out.split("\n") if b and not b.startswith(" ")]
+    assert sorted(b.split()[0] for b in blocks) == ["broken", "tiny_vit"], out.out
+    assert "failed: broken" in out.err

@@ -81,7 +81,7 @@ def test_rebuild_workflow_lists_recipes_into_a_matrix():
     assert build["needs"] == "list"
     assert build["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.list.outputs.recipes) }}"
     assert build["strategy"]["fail-fast"] is False
-    assert "pip install -e ." in runs(build)
+    assert "pip install -e '.[s3]'" in runs(build)
     assert 'python -m pipeline_runner "pipelines/$RECIPE_FILE"' in runs(build)
     setup = next(s for s in steps(build) if s.get("uses", "").startswith("actions/setup-python@"))
     assert setup["with"]["cache"] == "pip"
@@ -139,3 +139,18 @@ def test_macos_workflow_matches_the_app_project():
     assert project["name"] == "ModelDemo" and "ModelDemo" in project["targets"]
     assert (REPO / "ios_app" / "ModelKit" / "Package.swift").is_file()
     assert (REPO / "ios_app" / "scripts" / "copy_models.py").is_file()
+
+
+def test_workflows_share_the_pipeline_cache():
+    """Builds in CI pull stages from the shared cache; pull requests only read it."""
+    build = load("rebuild.yml")["jobs"]["build"]
+    assert "PIPELINE_RUNNER_CACHE" in build["env"]
+    cache_step = next(s for s in steps(build) if s.get("uses", "").startswith("actions/cache@"))
+    assert cache_step["with"]["path"] == ".pipeline-cache"
+    assert build["env"]["PIPELINE_RUNNER_CACHE"].endswith("format('{0}/.pipeline-cache', github.workspace) }}")
+    job = load("tests.yml")["jobs"]["tests"]
+    ci = next(s for s in steps(job) if "bash .ci/run" in s.get("run", ""))
+    assert ci["env"]["PIPELINE_RUNNER_CACHE"].endswith("/.pipeline-cache")
+    assert "pull_request" in ci["env"]["PIPELINE_RUNNER_CACHE_MODE"] and "read-only" in ci["env"]["PIPELINE_RUNNER_CACHE_MODE"]
+    assert any(s.get("uses", "").startswith("actions/cache@") and s["with"]["path"] == ".pipeline-cache"
+               for s in steps(job))
