@@ -1,0 +1,66 @@
+"""The shared stage cache and -j, as ratios measured in one run.
+
+1. cold build of a recipe with an empty cache (it pushes), then the same recipe in a second,
+   empty build directory with the same cache: every stage is pulled and verified. Prints both
+   times and their ratio, and checks the pulled artifacts are byte-identical.
+2. with --jobs DIR: every recipe in DIR built one after another, then again (fresh build
+   directory, no cache) with -j 2; prints both times and the speed-up.
+
+Run: python bench/bench_remote_cache.py [RECIPE] [--cache URL] [--jobs pipelines/]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "pipeline_runner", *args], cwd=REPO,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"pipeline-runner {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+    return time.perf_counter() - start, out.stdout
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in ("manifest.json", ".lock")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipe", nargs="?", default="pipelines/vit.yaml")
+    parser.add_argument("--cache", help="cache URL (default: a fresh temporary directory)")
+    parser.add_argument("--jobs", metavar="DIR", help="also measure -j 2 over the recipes in DIR")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        cache = args.cache or str(tmp / "cache")
+        cold, _ = run([args.recipe, "--build-dir", str(tmp / "a"), "--cache", cache, "--force"])
+        pull, out = run([args.recipe, "--build-dir", str(tmp / "b"), "--cache", cache])
+        statuses = {line.split()[1] for line in out.splitlines() if line.startswith("  ") and len(line.split()) > 1}
+        (name,) = [p.name for p in (tmp / "a").iterdir()]
+        same = digests(tmp / "a" / name) == digests(tmp / "b" / name)
+        print(f"{'what':<44}{'seconds':>9}{'ratio':>8}")
+        print(f"{'cold build (pushes to the cache)':<44}{cold:>9.1f}{1.0:>8.1f}")
+        print(f"{'second checkout, same cache (pulls)':<44}{pull:>9.1f}{cold / pull:>8.1f}x faster")
+        print(f"stages: {sorted(statuses - {'done'})}; artifacts byte-identical: {same}")
+        if args.jobs:
+            serial, _ = run([args.jobs, "--build-dir", str(tmp / "serial"), "--keep-going"])
+            parallel, _ = run([args.jobs, "--build-dir", str(tmp / "parallel"), "--keep-going", "-j", "2"])
+            print(f"{'recipes in ' + args.jobs + ', one after another':<44}{serial:>9.1f}{1.0:>8.1f}")
+            print(f"{'the same with -j 2':<44}{parallel:>9.1f}{serial / parallel:>8.2f}x faster")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
