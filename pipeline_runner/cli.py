@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline_runner.errors import RecipeError
 
-COMMANDS = ("run", "check", "stages")
+COMMANDS = ("run", "check", "stages", "report")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,10 +32,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="print what each stage would do and why, and run nothing")
     run.add_argument("--keep-going", action="store_true", help="with several recipes, go on after one fails")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary; errors only")
     check = sub.add_parser("check", help="validate recipes only (fast; imports no ML library)")
     check.add_argument("paths", nargs="+", help="recipe files or directories")
     check.add_argument("--json", action="store_true")
     sub.add_parser("stages", help="list the stages, what they read and consume")
+    from pipeline_runner.report.cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
     return p
 
 
@@ -48,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args)
     if args.command == "stages":
         return _stages()
+    if args.command == "report":
+        from pipeline_runner.report.cli import main as report_main
+
+        return report_main(args)
     return _run(args)
 
 
@@ -103,20 +111,24 @@ def _run(args) -> int:
     if unknown:
         print(f"error: --force: unknown stage {sorted(unknown)[0]!r}; stages: {', '.join(STAGES)}", file=sys.stderr)
         return 2
-    log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    from pipeline_runner import progress
+    from pipeline_runner.progress.choose import reporter_for
+
     reports, exit_code = [], 0
-    for recipe in recipes:
-        started = time.perf_counter()
-        if not args.json:
-            print(f"{recipe.name} ({recipe.path}) → {args.build_dir / recipe.name}")
-        report = run_recipe(recipe, args.build_dir, force=force, dry_run=args.dry_run, log=log)
-        reports.append(report)
-        if not args.json:
-            _print_summary(report, time.perf_counter() - started, args.dry_run)
-        if report.error is not None:
-            exit_code = max(exit_code, report.error.exit_code)
-            if not args.keep_going:
-                break
+    with progress.activate(reporter_for(as_json=args.json, quiet=args.quiet)) as reporter:
+        for recipe in recipes:
+            started = time.perf_counter()
+            if not args.json:
+                reporter.recipe_started(recipe.name, str(recipe.path), str(args.build_dir / recipe.name))
+            report = run_recipe(recipe, args.build_dir, force=force, dry_run=args.dry_run, log=progress.log)
+            reports.append(report)
+            if not args.json:
+                reporter.recipe_finished(report, time.perf_counter() - started, args.dry_run)
+                _print_error(report)
+            if report.error is not None:
+                exit_code = max(exit_code, report.error.exit_code)
+                if not args.keep_going:
+                    break
     if args.json:
         print(json.dumps([_report_dict(r) for r in reports], indent=2))
     if exit_code and len(recipes) > 1:
@@ -125,18 +137,11 @@ def _run(args) -> int:
     return exit_code
 
 
-def _print_summary(report, seconds: float, dry_run: bool) -> None:
-    width = max((len(o.name) for o in report.outcomes), default=8)
-    for o in report.outcomes:
-        timing = f"{o.seconds:7.1f}s" if o.status in ("ran", "failed") else " " * 8
-        print(f"  {o.name:<{width}}  {o.status:<8} {timing}  {o.reason}")
+def _print_error(report) -> None:
     if report.error is not None:
         print(f"error: {report.error}", file=sys.stderr)
         if getattr(report.error, "traceback", None):
             print(report.error.traceback, file=sys.stderr)
-    elif not dry_run:
-        ran = sum(o.status == "ran" for o in report.outcomes)
-        print(f"  done in {seconds:.1f}s: {ran} stage(s) ran, {len(report.outcomes) - ran} cached")
 
 
 def _report_dict(report) -> dict:

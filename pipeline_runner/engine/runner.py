@@ -29,6 +29,7 @@ from pipeline_runner.engine.cache import (
 from pipeline_runner.engine.lock import build_lock
 from pipeline_runner.engine.stage import StageContext, StageInstance, expand, order_stages, upstream_of
 from pipeline_runner.errors import PipelineError, StageError, ValidationFailed
+from pipeline_runner import progress
 from pipeline_runner.recipe import Recipe
 
 
@@ -154,6 +155,9 @@ def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = Non
                 report.error = report.error or error
         manifest.save()
         _write_validation_summary(build_dir, manifest)
+        from pipeline_runner.report.hook import after_run  # cheap: imports nothing heavy
+
+        after_run(build_dir, report.outcomes, log)
     return report
 
 
@@ -184,7 +188,8 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
         return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started), error
 
     try:
-        result = inst.stage.run(ctx)
+        with progress.stage(inst.name, d.reason):
+            result = inst.stage.run(ctx)
     except PipelineError as exc:
         return failed(str(exc), exc)
     except Exception as exc:  # any other failure inside a stage: keep the cause, name the stage
@@ -234,6 +239,8 @@ def _write_validation_summary(build_dir: Path, manifest: Manifest) -> None:
         if not name.startswith("validate"):
             continue
         for rel in rec.get("artifacts", {}):
+            if not rel.endswith(".json"):
+                continue  # e.g. validation/<graph>.npz, the report's output samples
             path = build_dir / rel
             if path.exists():
                 reports[rec.get("key_doc", {}).get("graph") or name] = json.loads(path.read_text())
