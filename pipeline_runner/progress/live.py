@@ -3,6 +3,8 @@ sub-step, bar, elapsed), finished stages printed above it, and a summary table p
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from pipeline_runner.progress.api import Reporter, StageHandle
 
 _STATUS_STYLE = {"ran": "green", "cached": "dim", "failed": "bold red", "skipped": "yellow", "will run": "cyan"}
@@ -33,18 +35,19 @@ class LiveReporter(Reporter):
             self._started = True
 
     def recipe_started(self, name: str, path: str, build_dir: str) -> None:
-        self.console.print(f"[bold]{name}[/] ({path}) → {build_dir}")
+        self.console.print(f"[bold]{escape(name)}[/] ({escape(path)}) → {escape(build_dir)}")
 
     def stage_started(self, handle: StageHandle) -> None:
         self._ensure_started()
-        self._tasks[handle.name] = self.progress.add_task(handle.reason, total=None, stage=handle.name)
+        self._tasks[handle.name] = self.progress.add_task(escape(handle.reason), total=None,
+                                                          stage=escape(handle.name))
 
     def stage_changed(self, handle: StageHandle) -> None:
         task = self._tasks.get(handle.name)
         if task is None:
             return
         description = handle.step + (f" ({handle.unit})" if handle.unit and handle.total else "")
-        self.progress.update(task, description=description, total=handle.total,
+        self.progress.update(task, description=escape(description), total=handle.total,
                              completed=handle.done if handle.total else 0)
 
     def stage_finished(self, handle: StageHandle, ok: bool) -> None:
@@ -52,7 +55,7 @@ class LiveReporter(Reporter):
         if task is not None:
             self.progress.remove_task(task)
         mark = "[green]✓[/]" if ok else "[bold red]✗[/]"
-        self.console.print(f"  {mark} {handle.name}  {handle.elapsed:.1f}s")
+        self.console.print(f"  {mark} {escape(handle.name)}  {handle.elapsed:.1f}s")
 
     def log(self, message: str) -> None:
         self.console.print(message, markup=False, highlight=False)
@@ -60,7 +63,7 @@ class LiveReporter(Reporter):
     def recipe_finished(self, report, seconds: float, dry_run: bool) -> None:
         from rich.table import Table
 
-        table = Table(title=f"{report.recipe}: {'plan' if dry_run else f'{seconds:.1f}s'}", title_justify="left")
+        table = Table(title=f"{escape(report.recipe)}: {'plan' if dry_run else f'{seconds:.1f}s'}", title_justify="left")
         table.add_column("stage")
         table.add_column("status")
         table.add_column("seconds", justify="right")
@@ -68,7 +71,8 @@ class LiveReporter(Reporter):
         for o in report.outcomes:
             style = _STATUS_STYLE.get(o.status, "")
             timing = f"{o.seconds:.1f}" if o.status in ("ran", "failed") else ""
-            table.add_row(o.name, f"[{style}]{o.status}[/]" if style else o.status, timing, o.reason)
+            status = f"[{style}]{o.status}[/]" if style else o.status
+            table.add_row(escape(o.name), status, timing, escape(o.reason))
         self.console.print(table)
 
     def close(self) -> None:
