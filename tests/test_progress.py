@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 
 from pipeline_runner import progress
 from pipeline_runner.progress.api import Reporter
@@ -78,20 +77,18 @@ def test_third_party_tqdm_bars_are_captured_not_printed(capsys):
     assert "it/s" not in err and "%|" not in err, err
 
 
-def test_plain_reporter_prints_timestamped_stage_lines_and_captured_mil_passes(built, run_cli):
+def test_off_a_terminal_progress_is_timestamped_lines_quiet_and_json_keep_working(built, run_cli):
     path, _ = built
     code, out, err = run_cli(path, "--force", "convert")
     assert code == 0, out + err
     lines = out.splitlines()
     assert any(l[:8].count(":") == 2 and "convert[tiny_vit]: coremltools: MIL passes" in l for l in lines), out
     assert any("convert[tiny_vit]: Running MIL default pipeline" in l for l in lines), out  # coremltools' tqdm
-    assert any(l.endswith(("s", "s)")) and "convert[tiny_vit]: done in" in l for l in lines), out
+    assert any("convert[tiny_vit]: done in" in l for l in lines), out
     assert "%|" not in out + err  # no raw tqdm bar
     assert stage_statuses(out)["convert[tiny_vit]"] == "ran"
 
-
-def test_quiet_prints_nothing_and_json_keeps_stdout_for_json(built, run_cli):
-    path, _ = built
+    # --quiet prints nothing; --json keeps stdout for the JSON document, progress goes to stderr
     code, out, err = run_cli(path, "--quiet")
     assert code == 0 and out == "" and err == ""
     code, out, err = run_cli(path, "--json", "--force", "swift")
@@ -118,19 +115,3 @@ def test_live_reporter_draws_stages_and_a_summary_table():
     text = buf.getvalue()
     assert "✓ export[tiny_vit]" in text  # brackets survive rich markup
     assert "│ export[tiny_vit] │ ran" in text and "│ build            │ cached" in text, text
-
-
-def test_progress_adds_no_import_to_a_cached_rebuild(built, tmp_path):
-    """The reporter modules used off a terminal are plain Python; rich is only for terminals."""
-    import subprocess
-
-    from tests.conftest import REPO
-
-    path, _ = built
-    code = (
-        "import sys; from pipeline_runner.cli import main; "
-        f"rc = main([{str(path)!r}, '--build-dir', {str(tmp_path / 'build')!r}]); "
-        "print('MODS', [m for m in ('rich', 'tqdm', 'matplotlib', 'jinja2') if m in sys.modules], rc)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert "MODS [] 0" in out.stdout, out.stdout + out.stderr

@@ -13,7 +13,7 @@ _STATUS_STYLE = {"ran": "green", "cached": "dim", "failed": "bold red", "skipped
 class LiveReporter(Reporter):
     def __init__(self, console=None):
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.console = console or Console()
         self.progress = Progress(
@@ -21,7 +21,7 @@ class LiveReporter(Reporter):
             TextColumn("[bold]{task.fields[stage]}"),
             TextColumn("{task.description}"),
             BarColumn(bar_width=24),
-            MofNCompleteColumn(),
+            TextColumn("{task.fields[count]}", justify="right"),
             TimeElapsedColumn(),
             console=self.console,
             transient=True,
@@ -40,15 +40,16 @@ class LiveReporter(Reporter):
     def stage_started(self, handle: StageHandle) -> None:
         self._ensure_started()
         self._tasks[handle.name] = self.progress.add_task(escape(handle.reason), total=None,
-                                                          stage=escape(handle.name))
+                                                          stage=escape(handle.name), count="")
 
     def stage_changed(self, handle: StageHandle) -> None:
         task = self._tasks.get(handle.name)
         if task is None:
             return
         description = handle.step + (f" ({handle.unit})" if handle.unit and handle.total else "")
+        count = f"{handle.done}/{handle.total}" if handle.total else ""
         self.progress.update(task, description=escape(description), total=handle.total,
-                             completed=handle.done if handle.total else 0)
+                             completed=handle.done if handle.total else 0, count=count)
 
     def stage_finished(self, handle: StageHandle, ok: bool) -> None:
         task = self._tasks.pop(handle.name, None)

@@ -23,6 +23,7 @@ def _env():
                              undefined=jinja2.ChainableUndefined)
     env.filters["size"] = _size
     env.filters["num"] = _num
+    env.filters["cos"] = lambda x: "–" if x is None else f"{x:.7f}"  # 0.9999995 must not print as 1
     return env
 
 
