@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline_runner import progress
+
 
 def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     import torch
@@ -14,7 +16,8 @@ def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
     with torch.no_grad():
-        for s in samples:
+        for k, s in enumerate(samples):
+            progress.advance(k, len(samples), "samples")
             out = module(*(torch.from_numpy(s.tensors[n]) for n in names))
             outs = out if isinstance(out, (tuple, list)) else (out,)
             results.append({n: o.detach().float().numpy() for n, o in zip(out_names, outs, strict=True)})
@@ -29,7 +32,8 @@ def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.nda
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
-    for s in samples:
+    for k, s in enumerate(samples):
+        progress.advance(k, len(samples), "samples")
         values = session.run(out_names, {i["name"]: s.tensors[i["name"]] for i in graph["inputs"]})
         results.append({n: np.asarray(v, dtype=np.float32) for n, v in zip(out_names, values, strict=True)})
     return results
