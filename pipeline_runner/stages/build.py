@@ -11,10 +11,12 @@ INFO = "weights/model.json"
 
 
 def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner import progress
+
+    progress.step("importing torch")
     from safetensors.torch import save_model
 
     from pipeline_runner.models.instantiate import create_model
-    from pipeline_runner import progress
 
     checkpoint = ctx.recipe.checkpoint_path()
     progress.step("creating the model" + (" and loading the checkpoint" if checkpoint else " (seeded random weights)"))

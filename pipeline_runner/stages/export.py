@@ -11,6 +11,9 @@ def onnx_artifact(graph: str) -> str:
 
 
 def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner import progress
+
+    progress.step("importing torch and onnx")
     from pipeline_runner.export.onnx_export import export_graph
     from pipeline_runner.models.instantiate import entry_module, load_built_model, prepare_for_export
     from pipeline_runner.samples import make_samples

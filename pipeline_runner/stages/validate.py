@@ -21,6 +21,7 @@ def report_artifact(graph: str) -> str:
 
 
 def run(ctx: StageContext) -> StageResult:
+    progress.step("importing torch, onnxruntime and coremltools")
     import coremltools as ct
 
     from pipeline_runner.models.instantiate import entry_module, load_built_model

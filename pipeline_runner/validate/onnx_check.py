@@ -17,8 +17,8 @@ def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     results = []
     with torch.no_grad():
         for k, s in enumerate(samples):
-            progress.advance(k, len(samples), "samples")
             out = module(*(torch.from_numpy(s.tensors[n]) for n in names))
+            progress.advance(k + 1, len(samples), "samples")
             outs = out if isinstance(out, (tuple, list)) else (out,)
             results.append({n: o.detach().float().numpy() for n, o in zip(out_names, outs, strict=True)})
     return results
@@ -33,8 +33,8 @@ def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.nda
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
     for k, s in enumerate(samples):
-        progress.advance(k, len(samples), "samples")
         values = session.run(out_names, {i["name"]: s.tensors[i["name"]] for i in graph["inputs"]})
+        progress.advance(k + 1, len(samples), "samples")
         results.append({n: np.asarray(v, dtype=np.float32) for n, v in zip(out_names, values, strict=True)})
     return results
 
