@@ -106,6 +106,29 @@ def test_report_is_cached_like_a_stage_and_regenerated_by_the_report_command(bui
     assert code == 2 and "neither a build directory" in err
 
 
+def test_discrimination_figure_and_strict_json_values_are_rendered(built, run_cli):
+    """Validation reports that carry per-output input dependence and rms error (and spell non-finite
+    values as strings) get the discrimination figure and an error/spread column."""
+    import json
+
+    _, build = built
+    path = build / "validation" / "tiny_vit.json"
+    report = json.loads(path.read_text())
+    for check, error in (("onnx_vs_pytorch", 1e-7), ("coreml_numerics", 2e-3)):
+        metrics = report["checks"][check]["outputs"]["logits"]
+        metrics.update(input_dependence=0.8, rel_rms_error=error, error_to_spread=error / 0.8)
+    report["checks"]["coreml_numerics"]["outputs"]["logits"]["cosine_similarity"] = "NaN"
+    report["checks"]["coreml_numerics"]["diagnosis"] = {"category": "fp16_rounding", "summary": "fp16 rounding: x"}
+    path.write_text(json.dumps(report))
+    code, out, err = run_cli("report", build, build=False)
+    assert code == 0, err
+    html = (build / "report.html").read_text()
+    check_well_formed(html)
+    assert "discrimination: conversion error vs input-driven spread" in html
+    assert "logits (Core ML)" in html and "0.0025" in html  # error / spread column
+    assert "<strong>Diagnosis:</strong> fp16 rounding: x" in html
+
+
 def test_fp16_report_has_the_per_op_error_profile(write_recipe, run_cli, tmp_path):
     path = write_recipe(TINY_VIT.replace("precision: fp32", "precision: fp16").replace("name: tiny_vit", "name: tiny16"))
     code, out, err = run_cli(path)

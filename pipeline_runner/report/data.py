@@ -99,7 +99,8 @@ def _graph(build_dir: Path, graph: str, stages: dict) -> dict:
     validation = _json(build_dir / "validation" / f"{graph}.json")
     coreml = (validation or {}).get("coreml_model")  # interface and op histogram, stored by validate
     samples = _samples(build_dir / "validation" / f"{graph}.npz")
-    divergence = _find((validation or {}).get("checks", {}).get("coreml_numerics"), "op_name")
+    numerics = (validation or {}).get("checks", {}).get("coreml_numerics")
+    diverging = _find(numerics, "first_divergence") or _find(numerics, "divergence") or {}
     return {
         "name": graph,
         "inputs": spec.get("inputs", []),
@@ -109,9 +110,28 @@ def _graph(build_dir: Path, graph: str, stages: dict) -> dict:
         "coreml": coreml,
         "validation": validation,
         "samples": samples,
-        "diverging_op": divergence,
-        "discrimination": _find(validation, "discrimination") if validation else None,
+        "diverging_op": diverging.get("op_name") if isinstance(diverging, dict) else None,
+        "discrimination": _discrimination(validation),
     }
+
+
+def _number(x) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def _discrimination(validation: dict | None) -> dict | None:
+    """Per check and output: how much the reference output changes with the input (the spread,
+    relative to its size) and the conversion error (rms, relative to the same size), when the
+    validation report carries them; None otherwise."""
+    rows = {}
+    for check, label in (("onnx_vs_pytorch", "ONNX"), ("coreml_numerics", "Core ML")):
+        outputs = ((validation or {}).get("checks", {}).get(check) or {}).get("outputs") or {}
+        for name, m in outputs.items():
+            spread, error = _number(m.get("input_dependence")), _number(m.get("rel_rms_error"))
+            if spread is not None and error is not None:
+                rows[f"{name} ({label})"] = {"input-driven spread": spread, "conversion error": error,
+                                              "error / spread": _number(m.get("error_to_spread"))}
+    return rows or None
 
 
 def _samples(path: Path) -> dict | None:

@@ -117,26 +117,23 @@ def op_histogram(counts: dict[str, int], title: str, color: str, salt: str) -> s
     return _svg(fig, salt)
 
 
-def discrimination(fig_data: dict, salt: str) -> str | None:
-    """Conversion error next to the spread between outputs of different inputs, per output.
-
-    Takes ``{output: {"conversion_error": x, "input_spread": y}}``-like data (any two numeric
-    fields per output); returns None when there is nothing numeric to draw."""
-    rows = {k: {f: float(v) for f, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-            for k, d in fig_data.items() if isinstance(d, dict)}
-    rows = {k: v for k, v in rows.items() if v}
+def discrimination(rows: dict[str, dict], salt: str) -> str | None:
+    """Per output: the input-driven spread of the reference and the conversion error (both
+    relative to the output's size, log scale). A check proves something only when the error bar
+    is far shorter than the spread bar."""
+    rows = {k: v for k, v in rows.items() if v.get("input-driven spread") is not None}
     if not rows:
         return None
-    fields = sorted({f for v in rows.values() for f in v})
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.0, 0.9 + 0.45 * len(rows)))
-    height = 0.8 / len(fields)
-    for j, f in enumerate(fields):
-        ys = [i + j * height for i in range(len(rows))]
-        ax.barh(ys, [max(rows[k].get(f, 0.0), 1e-12) for k in rows], height=height, label=f)
-    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(rows))], list(rows))
+    names = list(rows)[::-1]
+    fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.5 * len(names)))
+    y = np.arange(len(names))
+    for offset, field, color in ((0.2, "input-driven spread", "#2da44e"), (-0.2, "conversion error", COLORS["fp16"])):
+        values = [max(rows[n][field], 1e-12) for n in names]
+        ax.barh(y + offset, values, height=0.38, color=color, label=field)
+    ax.set_yticks(y, names, fontsize=7)
     ax.set_xscale("log")
-    ax.set(title="discrimination: conversion error vs input-driven spread")
-    ax.legend(fontsize=7)
+    ax.set(xlabel="relative to the output's rms size", title="discrimination: conversion error vs input-driven spread")
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return _svg(fig, salt)

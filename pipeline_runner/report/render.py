@@ -23,7 +23,8 @@ def _env():
                              undefined=jinja2.ChainableUndefined)
     env.filters["size"] = _size
     env.filters["num"] = _num
-    env.filters["cos"] = lambda x: "–" if x is None else f"{x:.7f}"  # 0.9999995 must not print as 1
+    # 0.9999995 must not print as 1; strict-JSON reports spell non-finite values as strings
+    env.filters["cos"] = lambda x: f"{x:.7f}" if isinstance(x, float) else _num(x)
     return env
 
 
@@ -58,7 +59,8 @@ def _metrics_rows(validation: dict | None) -> list[dict]:
         for output, m in (check.get("outputs") or {}).items():
             if isinstance(m, dict):
                 rows.append({"check": title, "output": output, "skipped": m.get("skipped"), **{
-                    k: m.get(k) for k in ("max_abs_error", "max_rel_error", "cosine_similarity", "top1_agreement")},
+                    k: m.get(k) for k in ("max_abs_error", "cosine_similarity", "top1_agreement", "error_to_spread")},
+                    "max_rel_error": m.get("max_rel_error", m.get("rel_max_error")),
                     "passed": m.get("passed", True)})
     return rows
 
@@ -81,9 +83,16 @@ def _figures(graph: dict) -> dict:
         worst = int(errors.argmax()) if errors.size else None
         figs["op_profile_worst"] = (samples["ops"]["name"][worst], samples["ops"]["type"][worst],
                                     float(errors[worst])) if worst is not None else None
-    if isinstance(graph["discrimination"], dict):
+    if graph["discrimination"]:
         figs["discrimination"] = plots.discrimination(graph["discrimination"], f"{name}-discrimination")
     return figs
+
+
+def _diagnosis(validation: dict) -> str | None:
+    d = (validation.get("checks", {}).get("coreml_numerics") or {}).get("diagnosis")
+    if isinstance(d, dict):
+        return d.get("summary") or json.dumps(d, default=str)
+    return d
 
 
 def render_report(data: dict, key: str) -> str:
@@ -101,8 +110,7 @@ def render_report(data: dict, key: str) -> str:
         graphs.append({**g, "figs": figs, "metrics": _metrics_rows(validation),
                        "passed": validation.get("passed"), "failures": validation.get("failures", []),
                        "numerics": (validation.get("checks", {}).get("coreml_numerics") or {}),
-                       "discrimination_json": json.dumps(g["discrimination"], indent=2, default=str)
-                       if g["discrimination"] is not None and "discrimination" not in figs else None})
+                       "diagnosis": _diagnosis(validation)})
     swift = data["swift"]
     usage_text = usage(swift.get("wrapper"), swift.get("class_name")) if swift else None
     statuses = [s["status"] for s in data["timeline"]]
