@@ -120,6 +120,18 @@ def test_discrimination_figure_and_strict_json_values_are_rendered(built, run_cl
     report["checks"]["coreml_numerics"]["outputs"]["logits"]["cosine_similarity"] = "NaN"
     report["checks"]["coreml_numerics"]["diagnosis"] = {"category": "fp16_rounding", "summary": "fp16 rounding: x"}
     path.write_text(json.dumps(report))
+    manifest_path = build / "manifest.json"  # a compress stage's size/accuracy table (issue 13's shape)
+    manifest = json.loads(manifest_path.read_text())
+    manifest["stages"]["compress[tiny_vit]"] = {
+        "status": "ok", "artifacts": {}, "key_doc": {"graph": "tiny_vit"},
+        "info": {"suggested": "int8", "table": [
+            {"variant": "uncompressed", "size_bytes": 2_400_000, "ratio": 1.0, "cosine_vs_pytorch": 0.99999994,
+             "passed": True},
+            {"variant": "int8", "size_bytes": 1_200_000, "ratio": 0.5, "cosine_vs_pytorch": 0.9999,
+             "passed": True},
+            {"variant": "palettize_2bit", "size_bytes": 300_000, "ratio": 0.125, "cosine_vs_pytorch": 0.93,
+             "passed": False}]}}
+    manifest_path.write_text(json.dumps(manifest))
     code, out, err = run_cli("report", build, build=False)
     assert code == 0, err
     html = (build / "report.html").read_text()
@@ -127,6 +139,8 @@ def test_discrimination_figure_and_strict_json_values_are_rendered(built, run_cl
     assert "discrimination: conversion error vs input-driven spread" in html
     assert "logits (Core ML)" in html and "0.0025" in html  # error / spread column
     assert "<strong>Diagnosis:</strong> fp16 rounding: x" in html
+    assert 'id="compression"' in html and "suggested: <strong>int8</strong>" in html
+    assert "1.1 MB" in html and "0.9999999" in html and "palettize_2bit" in html
 
 
 def test_fp16_report_has_the_per_op_error_profile(write_recipe, run_cli, tmp_path):

@@ -168,15 +168,17 @@ def _swift(build_dir: Path) -> dict | None:
 
 
 def _compression(build_dir: Path, stages: dict) -> list[dict] | None:
-    """Compression variants (size/accuracy), when a stage recorded them (``info.variants``)."""
-    rows = []
+    """Per graph, the size/accuracy table of its compression variants, when a stage recorded one
+    (``info.table``: rows with ``variant``, ``size_bytes``, accuracy figures, ``passed``; ``info.suggested``)."""
+    tables = []
     for name, rec in stages.items():
-        variants = rec.get("info", {}).get("variants")
-        if isinstance(variants, list):
-            rows += [{"stage": name, **v} for v in variants if isinstance(v, dict)]
-        elif isinstance(variants, dict):
-            rows += [{"stage": name, "variant": k, **v} for k, v in variants.items() if isinstance(v, dict)]
-    return rows or None
+        info = rec.get("info", {})
+        rows = info.get("table")
+        if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
+            columns = list(dict.fromkeys(k for r in rows for k in r))
+            tables.append({"stage": name, "graph": rec.get("key_doc", {}).get("graph") or name,
+                           "columns": columns, "rows": rows, "suggested": info.get("suggested")})
+    return tables or None
 
 
 def _provenance(stages: dict) -> dict:
