@@ -31,10 +31,14 @@ def check_well_formed(html: str) -> None:
     ET.fromstring(html.replace("<!DOCTYPE html>", "", 1))  # and it is XHTML-compatible (an XML parse)
 
 
-def test_external_reference_scan_catches_what_it_should():
+def test_the_checks_catch_what_they_should():
     assert external_references('<img src="https://cdn.example.com/x.png" />')
     assert external_references("<style>body{background:url(//example.com/a.png)}</style>")
     assert not external_references('<a href="#graph-x">x</a><a href="tiny_vit/report.html">r</a>')
+    with pytest.raises(Exception):
+        check_well_formed("<!DOCTYPE html><html><head><title>t</title></head><body><p>a</i></body></html>")
+    with pytest.raises(ET.ParseError):  # HTML5 allows an unclosed <br>; the XHTML-compatible output does not
+        check_well_formed("<!DOCTYPE html><html><head><title>t</title></head><body><p>a<br>b</p></body></html>")
 
 
 def test_run_writes_a_self_contained_report_and_index(built, run_cli, monkeypatch):

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline_runner import progress
 from pipeline_runner.engine.cache import (
     Manifest,
     artifact_state,
@@ -29,7 +30,6 @@ from pipeline_runner.engine.cache import (
 from pipeline_runner.engine.lock import build_lock
 from pipeline_runner.engine.stage import StageContext, StageInstance, expand, order_stages, upstream_of
 from pipeline_runner.errors import PipelineError, StageError, ValidationFailed
-from pipeline_runner import progress
 from pipeline_runner.recipe import Recipe
 
 
