@@ -15,7 +15,8 @@ import numpy as np
 
 from pipeline_runner import progress
 
-KEEP_SAMPLES = 2
+KEEP_SAMPLES = 2  # at most; one when a sample's outputs alone have ENOUGH_VALUES for the plots
+ENOUGH_VALUES = 512
 MAX_VALUES = 4096  # per output and source: enough for a scatter plot, small on disk
 
 
@@ -71,7 +72,8 @@ def keep_samples(path: Path, coreml_path: Path, recipe, graph: dict, samples, ex
 
     layers = coreml_reference_layers(recipe.data["custom_ops"], recipe.data["export"]["opset"])
     model = load_model(coreml_path, custom_layers=layers)
-    kept = samples[:KEEP_SAMPLES]
+    per_sample = sum(np.asarray(v).size for v in expected[0].values() if isinstance(v, np.ndarray))
+    kept = samples[:1 if per_sample >= ENOUGH_VALUES else KEEP_SAMPLES]  # each Core ML run costs a predict
     feeds = [{k: v for k, v in {**s.tensors, **s.pixels}.items() if k in model.input_names} for s in kept]
     coreml = []
     for i, feed in enumerate(feeds):
@@ -81,7 +83,7 @@ def keep_samples(path: Path, coreml_path: Path, recipe, graph: dict, samples, ex
     for out in graph["outputs"]:
         name = out["name"]
         for source, rows in (("pytorch", expected), ("onnx", onnx_actual), ("coreml", coreml)):
-            values = _values(rows[:KEEP_SAMPLES], name)
+            values = _values(rows[:len(kept)], name)
             if values is not None:
                 arrays[f"{name}::{source}"] = values
     if model.compute_precision != "fp32":
