@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline_runner.errors import RecipeError
 
-COMMANDS = ("run", "check", "stages")
+COMMANDS = ("run", "check", "stages", "report")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="print what each stage would do and why, and run nothing")
     run.add_argument("--keep-going", action="store_true", help="with several recipes, go on after one fails")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary; errors only")
     run.add_argument("--cache", metavar="URL", default=None,
                      help="shared stage cache: a directory or any fsspec URL (s3://bucket/prefix); "
                           "stages found there are pulled, stages that ran are pushed "
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", help="recipe files or directories")
     check.add_argument("--json", action="store_true")
     sub.add_parser("stages", help="list the stages, what they read and consume")
+    from pipeline_runner.report.cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
     return p
 
 
@@ -57,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args)
     if args.command == "stages":
         return _stages()
+    if args.command == "report":
+        from pipeline_runner.report.cli import main as report_main
+
+        return report_main(args)
     return _run(args)
 
 
@@ -110,7 +118,9 @@ def _run(args) -> int:
     if unknown:
         print(f"error: --force: unknown stage {sorted(unknown)[0]!r}; stages: {', '.join(STAGES)}", file=sys.stderr)
         return 2
+    from pipeline_runner import progress
     from pipeline_runner.engine.remote_cache import RemoteCache
+    from pipeline_runner.progress.choose import reporter_for
 
     try:
         cache = RemoteCache.from_options(args.cache, args.cache_mode)
@@ -120,22 +130,23 @@ def _run(args) -> int:
     if args.jobs < 1:
         print("error: -j/--jobs: expected a positive number of workers", file=sys.stderr)
         return 2
-    log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     options = dict(force=force, dry_run=args.dry_run, cache=cache)
     reports, exit_code = [], 0
-    if args.jobs > 1 and len(recipes) > 1:
-        from pipeline_runner.engine.parallel import run_parallel
+    with progress.activate(reporter_for(as_json=args.json, quiet=args.quiet)) as reporter:
+        if args.jobs > 1 and len(recipes) > 1:
+            from pipeline_runner.engine.parallel import run_parallel
 
-        results = run_parallel(recipes, args.build_dir, args.jobs, options, keep_going=args.keep_going)
-    else:
-        results = _run_serial(recipes, args.build_dir, options, log, args.json, args.keep_going)
-    for report, seconds, output in results:  # output: a worker's buffered log, header included
-        (sys.stderr if args.json else sys.stdout).write(output)
-        if not args.json:
-            _print_summary(report, seconds, args.dry_run)
-        reports.append(report)
-        if report.error is not None:
-            exit_code = max(exit_code, report.error.exit_code)
+            results = run_parallel(recipes, args.build_dir, args.jobs, options,
+                                   keep_going=args.keep_going, quiet=args.quiet)
+        else:
+            results = _run_serial(recipes, args.build_dir, options, reporter, args)
+        for report, output in results:
+            (sys.stderr if args.json else sys.stdout).write(output)  # a worker's log, as one block
+            reports.append(report)
+            if not args.json:
+                _print_error(report)
+            if report.error is not None:
+                exit_code = max(exit_code, report.error.exit_code)
     if args.json:
         print(json.dumps([_report_dict(r) for r in reports], indent=2))
     if exit_code and len(recipes) > 1:
@@ -144,36 +155,28 @@ def _run(args) -> int:
     return exit_code
 
 
-def _run_serial(recipes, build_root: Path, options: dict, log, as_json: bool, keep_going: bool):
-    """One recipe after another, logging as it goes; yields (report, seconds, "")."""
+def _run_serial(recipes, build_root: Path, options: dict, reporter, args):
+    """One recipe after another, reporting live; yields (report, "")."""
+    from pipeline_runner import progress
+    from pipeline_runner.engine.runner import run_recipe
+
     for recipe in recipes:
         started = time.perf_counter()
-        if not as_json:
-            print(f"{recipe.name} ({recipe.path}) → {build_root / recipe.name}", flush=True)
-        report = run_recipe_logged(recipe, build_root, options, log)
-        yield report, time.perf_counter() - started, ""
-        if report.error is not None and not keep_going:
+        if not args.json:
+            reporter.recipe_started(recipe.name, str(recipe.path), str(build_root / recipe.name))
+        report = run_recipe(recipe, build_root, log=progress.log, **options)
+        if not args.json:
+            reporter.recipe_finished(report, time.perf_counter() - started, args.dry_run)
+        yield report, ""
+        if report.error is not None and not args.keep_going:
             return
 
 
-def run_recipe_logged(recipe, build_root: Path, options: dict, log):
-    from pipeline_runner.engine.runner import run_recipe
-
-    return run_recipe(recipe, build_root, log=log, **options)
-
-
-def _print_summary(report, seconds: float, dry_run: bool) -> None:
-    width = max((len(o.name) for o in report.outcomes), default=8)
-    for o in report.outcomes:
-        timing = f"{o.seconds:7.1f}s" if o.status in ("ran", "failed") else " " * 8
-        print(f"  {o.name:<{width}}  {o.status:<8} {timing}  {o.reason}")
+def _print_error(report) -> None:
     if report.error is not None:
         print(f"error: {report.error}", file=sys.stderr)
         if getattr(report.error, "traceback", None):
             print(report.error.traceback, file=sys.stderr)
-    elif not dry_run:
-        ran = sum(o.status == "ran" for o in report.outcomes)
-        print(f"  done in {seconds:.1f}s: {ran} stage(s) ran, {len(report.outcomes) - ran} cached")
 
 
 def _report_dict(report) -> dict:

@@ -26,6 +26,7 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     from onnx2coreml import Converter
 
     from pipeline_runner import customops
+    from pipeline_runner import progress
     from pipeline_runner.convert.classifier import attach_classifier
     from pipeline_runner.convert.fixed_shapes import pin_input_shapes
     from pipeline_runner.convert.image_input import coreml_image_inputs, prepend_normalisation
@@ -33,7 +34,9 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
 
     cfg = recipe.data["convert"]
     is_program = cfg["format"] == "mlprogram"
+    progress.step("loading ONNX")
     model = onnx.load(str(onnx_path))
+    progress.step("fixed shapes, image normalisation, custom ops")
     model, notes = pin_input_shapes(model, graph)
     model = prepend_normalisation(model, graph)
     model, lowerings = customops.prepare_for_coreml(model, recipe.data["custom_ops"])
@@ -45,6 +48,7 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     precision = ct.precision.FLOAT16 if cfg["precision"] == "fp16" else ct.precision.FLOAT32
     # The NeuralNetwork backend accepts programs authored at opset iOS15 at the newest.
     build_target = target if is_program else min(target, ct.target.iOS15)
+    progress.step("onnx2coreml: ONNX → MIL")
     program = converter.to_mil(model, target=build_target, precision=precision if is_program else None)
 
     kwargs = {"convert_to": cfg["format"], "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg["compute_units"]])}
@@ -53,10 +57,12 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     kwargs["minimum_deployment_target"] = target
     if is_program:
         kwargs["compute_precision"] = _compute_precision(ct, precision, cfg["fp32_op_types"])
+    progress.step("coremltools: MIL passes")  # its tqdm bar, captured, adds the pass count
     mlmodel = ct.convert(program, **kwargs)
     if not is_program:
         mlmodel = _declare_output_shapes(ct, mlmodel, program)
     stamp(mlmodel, recipe, graph, key, random_weights)
+    progress.step("saving Core ML model")
     mlmodel.save(str(out_path))
     spec = mlmodel.get_spec()
     return {

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline_runner import progress
+
 from .context import OpContext
 from .errors import CoreMLReferenceError, InputError, OpExecutionError, UnsupportedOpError
 from .ops._util import single_threaded_kernels
@@ -114,7 +116,10 @@ class MilExecutor:
         return run
 
     def _run_block(self, block: Block, env: dict, fp32: bool, trace: list | None):
+        tick = progress.ticker(len(block.ops), "ops") if block is self.program.block else None
         for op in block.ops:
+            if tick is not None:
+                tick()
             if op.type == "const":
                 env[op.outputs[0][0]] = self._const(op, fp32)
                 continue

@@ -19,25 +19,30 @@ from pathlib import Path
 from pipeline_runner.errors import CapturedError
 
 
-def _run_one(recipe_path: str, build_root: str, options: dict):
+def _run_one(recipe_path: str, build_root: str, options: dict, quiet: bool):
+    from pipeline_runner import progress
     from pipeline_runner.engine.runner import run_recipe
+    from pipeline_runner.progress.api import Reporter
+    from pipeline_runner.progress.plain import PlainReporter
     from pipeline_runner.recipe import load_recipe
 
     recipe = load_recipe(recipe_path)
     buffer = io.StringIO()
     started = time.perf_counter()
-    buffer.write(f"{recipe.name} ({recipe.path}) → {Path(build_root) / recipe.name}\n")
-    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-        report = run_recipe(recipe, Path(build_root), log=lambda msg: print(msg, file=buffer), **options)
+    reporter = Reporter() if quiet else PlainReporter(buffer)
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), progress.activate(reporter):
+        reporter.recipe_started(recipe.name, str(recipe.path), str(Path(build_root) / recipe.name))
+        report = run_recipe(recipe, Path(build_root), log=progress.log, **options)
+        reporter.recipe_finished(report, time.perf_counter() - started, options.get("dry_run", False))
     if report.error is not None:  # our error types are not all picklable; keep what the CLI shows
         report.error = CapturedError.of(report.error)
-    return report, time.perf_counter() - started, buffer.getvalue()
+    return report, buffer.getvalue()
 
 
-def run_parallel(recipes, build_root: Path, jobs: int, options: dict, keep_going: bool):
-    """Yield (report, seconds, output) per recipe in the order they finish."""
+def run_parallel(recipes, build_root: Path, jobs: int, options: dict, keep_going: bool, quiet: bool = False):
+    """Yield (report, output) per recipe in the order they finish."""
     with ProcessPoolExecutor(max_workers=min(jobs, len(recipes)), mp_context=get_context("spawn")) as pool:
-        pending = {pool.submit(_run_one, str(r.path), str(build_root), options) for r in recipes}
+        pending = {pool.submit(_run_one, str(r.path), str(build_root), options, quiet) for r in recipes}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline_runner import progress
 from pipeline_runner.engine.cache import (
     Manifest,
     artifact_state,
@@ -164,6 +165,9 @@ def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = Non
                 report.error = report.error or error
         manifest.save()
         _write_validation_summary(build_dir, manifest)
+        from pipeline_runner.report.hook import after_run  # cheap: imports nothing heavy
+
+        after_run(build_dir, report.outcomes, log)
     return report
 
 
@@ -247,7 +251,8 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
         return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started), error
 
     try:
-        result = inst.stage.run(ctx)
+        with progress.stage(inst.name, d.reason):
+            result = inst.stage.run(ctx)
     except PipelineError as exc:
         return failed(str(exc), exc)
     except Exception as exc:  # any other failure inside a stage: keep the cause, name the stage
@@ -303,6 +308,8 @@ def _write_validation_summary(build_dir: Path, manifest: Manifest) -> None:
         if not name.startswith("validate"):
             continue
         for rel in rec.get("artifacts", {}):
+            if not rel.endswith(".json"):
+                continue  # e.g. validation/<graph>.npz, the report's output samples
             path = build_dir / rel
             if path.exists():
                 reports[rec.get("key_doc", {}).get("graph") or name] = json.loads(path.read_text())

@@ -12,6 +12,7 @@ def export_graph(module, graph: dict, export_cfg: dict, custom_ops: list[dict],
     import torch
 
     from pipeline_runner import customops
+    from pipeline_runner import progress
 
     input_names = [i["name"] for i in graph["inputs"]]
     output_names = [o["name"] for o in graph["outputs"]]
@@ -19,6 +20,8 @@ def export_graph(module, graph: dict, export_cfg: dict, custom_ops: list[dict],
     dynamic_axes = {i["name"]: {int(a): n for a, n in i["dynamic_axes"].items()}
                     for i in graph["inputs"] if i["dynamic_axes"]}
     opset = export_cfg["opset"]
+    exporter = "dynamo" if export_cfg["exporter"] == "dynamo" else "TorchScript"
+    progress.step(f"torch.onnx.export ({exporter}): tracing, ONNX export, optimiser")
     with customops.exporting(custom_ops, opset), torch.no_grad():
         torch.onnx.export(
             module, args, str(out_path),
@@ -35,8 +38,11 @@ def export_graph(module, graph: dict, export_cfg: dict, custom_ops: list[dict],
         raise ValueError(f"the exported graph has outputs {actual_outputs}, the recipe declares {output_names}; "
                          "list every output the model returns, in order")
     model = customops.attach_functions(model, custom_ops, opset)
+    progress.step("onnx.checker (full check)")
     onnx.checker.check_model(model, full_check=True)
+    progress.step("ONNX shape inference (strict)")
     model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    progress.step("saving ONNX")
     onnx.save(model, str(out_path))
     histogram = collections.Counter(
         (f"{n.domain}::{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type) for n in model.graph.node

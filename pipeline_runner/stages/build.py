@@ -11,12 +11,17 @@ INFO = "weights/model.json"
 
 
 def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner import progress
+
+    progress.step("importing torch")
     from safetensors.torch import save_model
 
     from pipeline_runner.models.instantiate import create_model
 
     checkpoint = ctx.recipe.checkpoint_path()
+    progress.step("creating the model" + (" and loading the checkpoint" if checkpoint else " (seeded random weights)"))
     model = create_model(ctx.recipe, checkpoint, foreign=True)
+    progress.step("saving weights")
     save_model(model, str(ctx.output(WEIGHTS)))
     params = sum(p.numel() for p in model.parameters())
     spec = ctx.recipe.data["model"]

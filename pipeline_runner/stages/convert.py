@@ -12,6 +12,9 @@ def coreml_artifact(recipe, graph: str) -> str:
 
 
 def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner import progress
+
+    progress.step("importing onnx2coreml and coremltools")
     from pipeline_runner.convert.coreml import convert_graph
 
     recipe, graph = ctx.recipe, ctx.graph

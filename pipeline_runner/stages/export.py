@@ -11,11 +11,16 @@ def onnx_artifact(graph: str) -> str:
 
 
 def run(ctx: StageContext) -> StageResult:
+    from pipeline_runner import progress
+
+    progress.step("importing torch and onnx")
     from pipeline_runner.export.onnx_export import export_graph
     from pipeline_runner.models.instantiate import entry_module, load_built_model, prepare_for_export
     from pipeline_runner.samples import make_samples
+    from pipeline_runner import progress
 
     recipe, graph = ctx.recipe, ctx.graph
+    progress.step("loading weights")
     model = load_built_model(recipe, ctx.existing(WEIGHTS))
     module = prepare_for_export(recipe, entry_module(recipe, model, graph))
     dummy = make_samples(graph["inputs"], recipe.data["validate"]["seed"], 1)[0].tensors

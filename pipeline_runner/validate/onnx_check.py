@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline_runner import progress
+
 
 def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     import torch
@@ -14,8 +16,9 @@ def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
     with torch.no_grad():
-        for s in samples:
+        for k, s in enumerate(samples):
             out = module(*(torch.from_numpy(s.tensors[n]) for n in names))
+            progress.advance(k + 1, len(samples), "samples")
             outs = out if isinstance(out, (tuple, list)) else (out,)
             results.append({n: o.detach().float().numpy() for n, o in zip(out_names, outs, strict=True)})
     return results
@@ -29,8 +32,9 @@ def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.nda
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
-    for s in samples:
+    for k, s in enumerate(samples):
         values = session.run(out_names, {i["name"]: s.tensors[i["name"]] for i in graph["inputs"]})
+        progress.advance(k + 1, len(samples), "samples")
         results.append({n: np.asarray(v, dtype=np.float32) for n, v in zip(out_names, values, strict=True)})
     return results
 
