@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import subprocess
 import sys
 import tempfile
@@ -32,8 +33,11 @@ def run(args: list[str]) -> tuple[float, str]:
 
 
 def digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in ("manifest.json", ".lock")}
+    """sha256 of every file of every stage artifact the build directory's manifest records."""
+    manifest = json.loads((root / "manifest.json").read_text())
+    paths = [root / rel for rec in manifest["stages"].values() for rel in rec["artifacts"]]
+    files = [f for p in paths for f in ([*p.rglob("*")] if p.is_dir() else [p]) if f.is_file()]
+    return {f.relative_to(root).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(files)}
 
 
 def main() -> int:

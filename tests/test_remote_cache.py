@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -28,10 +29,12 @@ def _run(capsys, *argv) -> tuple[int, str]:
 
 
 def _tree_digests(root: Path) -> dict[str, str]:
-    """sha256 of every artifact file below a build directory (bookkeeping files left out)."""
-    skip = {"manifest.json", ".lock"}
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in skip and ".work" not in p.parts}
+    """sha256 of every file of every stage artifact recorded in a build directory's manifest."""
+    manifest = json.loads((root / "manifest.json").read_text())
+    files = [root / rel for rec in manifest["stages"].values() for rel in rec["artifacts"]]
+    files = [f for path in files for f in ([*path.rglob("*")] if path.is_dir() else [path]) if f.is_file()]
+    assert files
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +250,12 @@ def test_parallel_recipes_build_in_workers_with_readable_output(tmp_path, capsys
     text = out.out + out.err
     assert code == 1, text
     assert (tmp_path / "build" / "tiny_vit" / "validation.json").exists(), text
-    # each recipe's log is one block: its header, then its own stage lines, then its summary
-    blocks = [b for b in out.out.split("\n") if b and not b.startswith(" ")]
-    assert sorted(b.split()[0] for b in blocks) == ["broken", "tiny_vit"], out.out
+    # each recipe's log is one block: its header, then only its own lines
+    lines = out.out.splitlines()
+    headers = [i for i, line in enumerate(lines) if " → " in line and not line[0].isdigit()]
+    names = [lines[i].split()[0] for i in headers]
+    assert sorted(names) == ["broken", "tiny_vit"], out.out
+    first, second = names
+    block = "\n".join(lines[headers[0]:headers[1]])
+    assert f"export[{first}]" in block and f"export[{second}]" not in block, out.out
     assert "failed: broken" in out.err
