@@ -1,7 +1,8 @@
-"""PyTorch vs ONNX Runtime on the same seeded samples."""
+"""PyTorch and ONNX Runtime outputs on the same seeded samples."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,19 @@ def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     return results
 
 
+def fp16_weights_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+    """PyTorch's outputs with every float parameter and buffer rounded to fp16 (computed in fp32):
+    what an fp16 Core ML program's weights hold, to tell weight rounding from a wrong conversion."""
+    import torch
+
+    rounded = copy.deepcopy(module)
+    with torch.no_grad():
+        for tensor in [*rounded.parameters(), *rounded.buffers()]:
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().to(tensor.dtype))
+    return torch_outputs(rounded, graph, samples)
+
+
 def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     import onnxruntime as ort
 
@@ -37,11 +51,6 @@ def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.nda
         progress.advance(k + 1, len(samples), "samples")
         results.append({n: np.asarray(v, dtype=np.float32) for n, v in zip(out_names, values, strict=True)})
     return results
-
-
-def stack(per_sample: list[dict[str, np.ndarray]], name: str) -> np.ndarray:
-    """One output over all samples, concatenated on the batch axis, for metrics."""
-    return np.concatenate([np.atleast_1d(s[name]) for s in per_sample], axis=0)
 
 
 def resized_inputs(graph: dict) -> list[dict] | None:
