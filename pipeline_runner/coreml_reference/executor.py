@@ -20,7 +20,7 @@ from pipeline_runner import progress
 
 from .context import OpContext
 from .errors import CoreMLReferenceError, InputError, OpExecutionError, UnsupportedOpError
-from .ops._util import single_threaded_kernels
+from .ops._util import kernel_threads
 from .program import Block, Op, Program, TensorType
 
 
@@ -100,7 +100,7 @@ class MilExecutor:
                     raise InputError(f"input {name!r}: shape {arr.shape}, model expects {t.shape}")
                 arr = arr.reshape(t.shape)
             env[name] = conform(arr, t, fp32)
-        with single_threaded_kernels():
+        with kernel_threads():
             self._run_block(self.program.block, env, fp32, trace)
         outs = {}
         for name in self.program.block.outputs:
