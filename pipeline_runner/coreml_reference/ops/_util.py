@@ -49,8 +49,12 @@ def kernel_thread_count() -> int:
     intra-op thread pool costs more in wake-ups than it gains (MobileCLIP-S1 image encoder on 2
     busy cores: ~0.2 s with one thread, 0.7-2.5 s with two). On an idle machine the big kernels
     (convolutions, matmuls) gain from every core, as ONNX Runtime's do.
+    ``PIPELINE_RUNNER_KERNEL_THREADS=N`` sets it explicitly.
     """
     cpus = os.cpu_count() or 1
+    forced = os.environ.get("PIPELINE_RUNNER_KERNEL_THREADS", "")
+    if forced.isdigit() and int(forced) > 0:  # an explicit choice wins
+        return int(forced)
     try:
         load = os.getloadavg()[0]
     except OSError:  # not available: assume busy
