@@ -47,7 +47,7 @@ def hand_written(recipe_path: str, out_dir: str) -> None:
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (torch.randn(shape),), onnx_path, dynamo=False,
                           opset_version=recipe.data["export"]["opset"], input_names=["image"],
-                          output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
+                          output_names=["logits"])  # onnx2coreml needs fixed shapes
         onnx2coreml.convert(onnx_path, compute_precision=recipe.data["convert"]["precision"]).save(
             os.path.join(out_dir, "model.mlpackage"))
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])

@@ -28,7 +28,8 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.validate.coreml_numerics import coreml_numerics
     from pipeline_runner.validate.custom_layers import check_custom_ops
     from pipeline_runner.validate.gates import compare_outputs
-    from pipeline_runner.validate.onnx_check import fp16_weights_outputs, onnx_outputs, resized_inputs, torch_outputs
+    from pipeline_runner.validate.onnx_check import (fp16_weights_outputs, onnx_outputs, onnx_session, resized_inputs,
+                                                     torch_outputs)
     from pipeline_runner.report.coreml_spec import summarise as summarise_spec
     from pipeline_runner.validate.report import dumps
     from pipeline_runner.validate.samples_store import keep_samples, samples_artifact
@@ -39,19 +40,21 @@ def run(ctx: StageContext) -> StageResult:
     samples = make_samples(graph["inputs"], cfg["seed"], cfg["samples"])
     progress.step("PyTorch reference outputs")
     module = entry_module(recipe, load_built_model(recipe, ctx.existing(WEIGHTS)), graph)
-    onnx_path = ctx.existing(onnx_artifact(graph["name"]))
+    session = onnx_session(ctx.existing(onnx_artifact(graph["name"])))  # once, for both ONNX checks
     expected = torch_outputs(module, graph, samples)
     kinds = {o["name"]: o["kind"] for o in graph["outputs"]}
     tolerance = cfg["tolerances"]["onnx"]
 
-    onnx_report = compare_outputs(onnx_outputs(onnx_path, graph, samples), expected, tolerance, kinds,
+    progress.step("ONNX Runtime vs PyTorch")
+    onnx_actual = onnx_outputs(session, graph, samples)  # kept for the build report's parity plots
+    onnx_report = compare_outputs(onnx_actual, expected, tolerance, kinds,
                                   label="ONNX Runtime vs PyTorch", where="onnxruntime CPU")
     dynamic = {"ran": False, "reason": "no dynamic axes"}
     resized = resized_inputs(graph)
     if resized:
         # The dynamic axes really are dynamic: run ONNX at twice the dummy size on those axes.
         big = make_samples(resized, cfg["seed"] + 1, 2)
-        dynamic = {**compare_outputs(onnx_outputs(onnx_path, graph, big), torch_outputs(module, graph, big),
+        dynamic = {**compare_outputs(onnx_outputs(session, graph, big), torch_outputs(module, graph, big),
                                      tolerance, kinds, label="ONNX Runtime vs PyTorch (dynamic axes doubled)",
                                      where="onnxruntime CPU"),
                    "shapes": {i["name"]: i["shape"] for i in resized}}

@@ -13,10 +13,13 @@ from pipeline_runner import progress
 def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     import torch
 
+    from pipeline_runner.coreml_reference.ops._util import kernel_threads
+
     names = [i["name"] for i in graph["inputs"]]
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
-    with torch.no_grad():
+    # Threads only when the machine is idle: on busy shared cores torch's pool makes a ViT forward 5x slower.
+    with torch.no_grad(), kernel_threads():
         for k, s in enumerate(samples):
             out = module(*(torch.from_numpy(s.tensors[n]) for n in names))
             progress.advance(k + 1, len(samples), "samples")
@@ -38,12 +41,21 @@ def fp16_weights_outputs(module, graph: dict, samples) -> list[dict[str, np.ndar
     return torch_outputs(rounded, graph, samples)
 
 
-def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+def onnx_session(onnx_path: Path):
     import onnxruntime as ort
+
+    from pipeline_runner.coreml_reference.ops._util import kernel_thread_count
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    options.intra_op_num_threads = kernel_thread_count()  # as for torch: threads only when idle
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_outputs(session, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+    """ONNX Runtime's outputs; ``session`` from :func:`onnx_session` (or a path: one is opened)."""
+    if isinstance(session, (str, Path)):
+        session = onnx_session(Path(session))
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
     for k, s in enumerate(samples):
