@@ -65,8 +65,10 @@ def run(ctx: StageContext) -> StageResult:
     structure, structure_problems = check_structure(spec, graph, recipe)
     custom_ops, custom_problems = check_custom_ops(spec, recipe.data["custom_ops"], recipe.data["convert"]["format"])
     progress.step("Core ML reference executor vs PyTorch")
+    coreml_actual: list[dict] = []
     coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected,
-                                    fp16_weights_expected=lambda: fp16_weights_outputs(module, graph, samples))
+                                    fp16_weights_expected=lambda: fp16_weights_outputs(module, graph, samples),
+                                    outputs_sink=coreml_actual)
 
     failures = [*onnx_report["failures"], *(dynamic.get("failures", [])),
                 *(f"Core ML structure: {p}" for p in structure_problems),
@@ -93,7 +95,7 @@ def run(ctx: StageContext) -> StageResult:
     rel = report_artifact(graph["name"])
     ctx.output(rel).write_text(dumps(report))
     kept = samples_artifact(graph["name"])
-    keep_samples(ctx.output(kept), coreml_path, recipe, graph, samples, expected, onnx_actual)
+    keep_samples(ctx.output(kept), coreml_path, recipe, graph, samples, expected, onnx_actual, coreml_actual)
     for w in warnings:
         ctx.log("WARNING: " + w)
     figures = report["discrimination"]

@@ -39,12 +39,13 @@ def _runtime_check(model_path, samples, reference_outputs) -> dict:
 
 def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: list[dict[str, np.ndarray]],
                  tolerance: dict, *, custom_layers=None, kinds: dict | None = None,
-                 fp16_weights_expected=None) -> dict:
+                 fp16_weights_expected=None, outputs_sink: list | None = None) -> dict:
     """Run the saved Core ML model on ``samples`` and compare with ``expected``.
 
     ``tolerance``: the gate's bounds (``validate.gates``). ``kinds`` maps output names to
     "logits"/"probabilities"/... (top-1 is gated only for those). ``fp16_weights_expected``:
     optional callable giving PyTorch's outputs with fp16-rounded weights, for the diagnosis.
+    ``outputs_sink``: a list that receives the model's outputs per sample (they are not JSON).
     Returns the comparison report (``gates.compare_outputs`` shape) plus ``model_kind``,
     ``compute_precision``, ``diagnosis`` (None when passed) and ``runtime_check``. Models the
     executor cannot run raise ``CoreMLReferenceError`` (e.g. ``UnsupportedOpError`` naming the ops).
@@ -59,6 +60,8 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
     ignored = sorted({k for s in samples for k in s} - set(model.input_names))
     samples = [{k: v for k, v in s.items() if k in model.input_names} for s in samples]
     actual = [model.predict(s) for s in samples]
+    if outputs_sink is not None:
+        outputs_sink.extend(actual)
     report = {"model_kind": model.kind, "compute_precision": model.compute_precision,
               **compare_outputs(actual, expected, tolerance, kinds, label=LABEL, where="linux-reference"),
               "diagnosis": None}

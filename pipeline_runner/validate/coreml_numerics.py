@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 
-def coreml_numerics(path, recipe, graph: dict, samples, expected, fp16_weights_expected=None) -> dict:
+def coreml_numerics(path, recipe, graph: dict, samples, expected, fp16_weights_expected=None,
+                    outputs_sink: list | None = None) -> dict:
     """The ``coreml_numerics`` comparison report. Tolerances are chosen by the model's precision."""
     from pipeline_runner.customops import coreml_reference_layers
     from pipeline_runner.validate.coreml_check import check_coreml
@@ -15,5 +16,5 @@ def coreml_numerics(path, recipe, graph: dict, samples, expected, fp16_weights_e
     kinds = {o["name"]: o["kind"] for o in graph["outputs"]}
     layers = coreml_reference_layers(recipe.data["custom_ops"], recipe.data["export"]["opset"])
     report = check_coreml(path, inputs, expected, tolerance, custom_layers=layers, kinds=kinds,
-                          fp16_weights_expected=fp16_weights_expected)
+                          fp16_weights_expected=fp16_weights_expected, outputs_sink=outputs_sink)
     return {"precision": precision, **report}
