@@ -89,7 +89,7 @@ def test_defaults_come_from_the_schema(write_recipe):
     recipe = load_recipe(write_recipe(TINY_VIT))
     assert recipe.data["convert"]["format"] == "mlprogram"
     assert recipe.data["export"]["exporter"] == "torchscript"
-    assert recipe.data["validate"]["tolerances"]["onnx"]["max_abs"] == 1e-4
+    assert recipe.data["validate"]["tolerances"]["onnx"]["max_rel"] == 1e-4
     assert recipe.data["inputs"][0]["dtype"] == "float32"
 
 
@@ -111,3 +111,11 @@ def test_check_is_fast_and_imports_no_ml_library():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
+
+
+def test_nan_and_infinite_tolerances_are_refused(write_recipe, run_cli):
+    path = write_recipe(TINY_VIT + "  tolerances:\n    coreml_fp32: {max_rel: .nan, min_cosine: .inf}\n")
+    code, out, err = run_cli("check", path)
+    assert code == 2
+    assert "validate.tolerances.coreml_fp32.max_rel: expected a finite number, got nan" in out + err
+    assert "validate.tolerances.coreml_fp32.min_cosine: expected a finite number, got inf" in out + err

@@ -20,7 +20,8 @@ def deployment_target(ct, version: str):
     return target
 
 
-def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str, random_weights: bool) -> dict:
+def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str, random_weights: bool,
+                  norm_statistics: str | None = None) -> dict:
     import coremltools as ct
     import onnx
     from onnx2coreml import Converter
@@ -61,7 +62,7 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     mlmodel = ct.convert(program, **kwargs)
     if not is_program:
         mlmodel = _declare_output_shapes(ct, mlmodel, program)
-    stamp(mlmodel, recipe, graph, key, random_weights)
+    stamp(mlmodel, recipe, graph, key, random_weights, norm_statistics)
     progress.step("saving Core ML model")
     mlmodel.save(str(out_path))
     spec = mlmodel.get_spec()

@@ -7,7 +7,7 @@ from pipeline_runner.engine.cache import tool_version
 PROVENANCE_TOOLS = ("torch", "onnx", "onnx2coreml", "coremltools")
 
 
-def stamp(mlmodel, recipe, graph: dict, key: str, random_weights: bool) -> None:
+def stamp(mlmodel, recipe, graph: dict, key: str, random_weights: bool, norm_statistics: str | None = None) -> None:
     meta = recipe.data["convert"]["metadata"]
     mlmodel.short_description = meta["short_description"] or f"{recipe.name}: {graph['name']}"
     mlmodel.author = meta["author"]
@@ -28,5 +28,7 @@ def stamp(mlmodel, recipe, graph: dict, key: str, random_weights: bool) -> None:
     user["pipeline_runner.recipe_sha256"] = recipe.sha256
     user["pipeline_runner.stage_key"] = key
     user["pipeline_runner.weights"] = "random (seeded; no checkpoint)" if random_weights else "checkpoint"
+    if norm_statistics:
+        user["pipeline_runner.norm_statistics"] = norm_statistics
     for dist in PROVENANCE_TOOLS:
         user[f"pipeline_runner.{dist}"] = tool_version(dist)

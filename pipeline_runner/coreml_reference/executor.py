@@ -4,7 +4,10 @@ Precision model: every op computes in fp32 (fp16 inputs are exact in fp32) and i
 results are then cast to the dtype the program declares for them. An fp16 output is
 rounded to fp16 there and then — overflow becomes inf, precision is lost — at the same
 op boundaries as on device. ``fp32=True`` runs the same program with every fp16 value
-kept in fp32 instead, to localise where fp16 hurts.
+kept in fp32 instead, to localise where fp16 hurts (weights stored as fp16 in the file stay
+fp16-rounded: a replay cannot undo that). ``fp32_ops={"conv", ...}`` replays what
+``convert.fp32_op_types`` would build: ops of those types keep fp32 results, and an fp16 op
+consuming such a result sees it cast to fp16 first (the cast coremltools inserts).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pipeline_runner import progress
 
 from .context import OpContext
 from .errors import CoreMLReferenceError, InputError, OpExecutionError, UnsupportedOpError
-from .ops._util import single_threaded_kernels
+from .ops._util import kernel_threads
 from .program import Block, Op, Program, TensorType
 
 
@@ -74,14 +77,19 @@ class MilExecutor:
         if missing:
             raise UnsupportedOpError(missing)
         self._const_cache: dict[tuple[str, bool], object] = {}
+        self._fp32_ops: frozenset[str] = frozenset()
+        self._kept: set[str] = set()
         self._types = {name: t for op in program.all_ops() for name, t in op.outputs}
         self._types.update(program.inputs)
 
     def op_types(self) -> set[str]:
         return {op.type for op in self.program.all_ops()}
 
-    def run(self, feeds: dict, *, fp32: bool = False, trace: list | None = None) -> dict:
+    def run(self, feeds: dict, *, fp32: bool = False, trace: list | None = None,
+            fp32_ops: frozenset[str] = frozenset()) -> dict:
         env: dict[str, object] = {}
+        self._fp32_ops = frozenset(fp32_ops) if not fp32 else frozenset()
+        self._kept: set[str] = set()
         for name, t in self.program.inputs.items():
             if name not in feeds:
                 raise InputError(f"missing input {name!r} (program inputs: {sorted(self.program.inputs)})")
@@ -92,12 +100,24 @@ class MilExecutor:
                     raise InputError(f"input {name!r}: shape {arr.shape}, model expects {t.shape}")
                 arr = arr.reshape(t.shape)
             env[name] = conform(arr, t, fp32)
-        with single_threaded_kernels():
+        with kernel_threads():
             self._run_block(self.program.block, env, fp32, trace)
         outs = {}
         for name in self.program.block.outputs:
-            outs[name] = _declared(env[name], self._types.get(name)) if not fp32 else env[name]
+            value = env[name]
+            if name in self._kept:  # kept in fp32 by fp32_ops; the declared output is fp16
+                value = round_to_fp16(value)
+            outs[name] = _declared(value, self._types.get(name)) if not fp32 else value
         return outs
+
+    def _cast_kept(self, op: Op, values: dict) -> dict:
+        """An fp16 op reads fp32-kept values through a cast to fp16."""
+        if not any(isinstance(t, TensorType) and t.dtype == "fp16" for _, t in op.outputs):
+            return values
+        out = {}
+        for key, args in op.inputs.items():
+            out[key] = [round_to_fp16(v) if a.name in self._kept else v for a, v in zip(args, values[key])]
+        return out
 
     def _const(self, op: Op, fp32: bool):
         key = (op.outputs[0][0], fp32)
@@ -128,6 +148,9 @@ class MilExecutor:
                 env[op.outputs[0][0]] = self._const_cache[cache_key]
                 continue
             values = {k: [env[a.name] if a.name is not None else a.value for a in args] for k, args in op.inputs.items()}
+            keep = op.type in self._fp32_ops
+            if self._kept and not keep:
+                values = self._cast_kept(op, values)
             try:
                 runner = self._block_runner(env, fp32, trace) if op.blocks else None
                 result = self.registry[op.type](OpContext(op, values, runner))
@@ -140,12 +163,14 @@ class MilExecutor:
                 raise CoreMLReferenceError(f"{op.type} op {op.name!r}: {len(results)} results for {len(op.outputs)} outputs")
             conformed = []
             for (name, t), r in zip(op.outputs, results):
-                env[name] = conform(r, t, fp32, op)
+                env[name] = conform(r, t, fp32 or keep, op)
+                if keep and isinstance(t, TensorType) and t.dtype == "fp16":
+                    self._kept.add(name)
                 conformed.append(env[name])
             if cache_key is not None and len(op.outputs) == 1:
                 self._const_cache[cache_key] = conformed[0]
             if trace is not None and not op.type.startswith("constexpr_"):
-                dtypes = tuple(("fp32" if fp32 and t.dtype == "fp16" else t.dtype) if isinstance(t, TensorType)
+                dtypes = tuple(("fp32" if (fp32 or keep) and t.dtype == "fp16" else t.dtype) if isinstance(t, TensorType)
                                else t.kind for _, t in op.outputs)
-                outs = tuple(v if fp32 else _declared(v, t) for v, (_, t) in zip(conformed, op.outputs))
+                outs = tuple(v if fp32 or keep else _declared(v, t) for v, (_, t) in zip(conformed, op.outputs))
                 trace.append(TraceEntry(op.name, op.type, dtypes, outs))

@@ -78,14 +78,17 @@ class ReferenceModel:
                 feeds[name] = np.asarray(value)
         return feeds
 
-    def _finish(self, raw: dict) -> dict:
+    def _finish(self, raw: dict, fp32: bool = False) -> dict:
         out = {}
         for name, ftype in self._outputs.items():
             if name not in raw:
                 raise CoreMLReferenceError(f"model output {name!r} was not produced by the program")
             value = raw[name]
             kind = ftype.WhichOneof("Type")
-            if kind == "multiArrayType" and ftype.multiArrayType.dataType in _ARRAY_DTYPES:
+            dtype = _ARRAY_DTYPES.get(ftype.multiArrayType.dataType) if kind == "multiArrayType" else None
+            if dtype is np.float16 and fp32:
+                value = np.asarray(value, np.float32)  # an fp32 replay stays fp32 to the end
+            elif dtype is not None:
                 with np.errstate(over="ignore"):
                     value = np.asarray(value).astype(_ARRAY_DTYPES[ftype.multiArrayType.dataType])
             elif kind == "stringType":
@@ -99,14 +102,20 @@ class ReferenceModel:
             out[name] = value
         return out
 
-    def predict(self, inputs: dict, *, fp32: bool = False) -> dict:
-        """Outputs by the model's output names. Classifiers: the label (str/int) and {label: probability}."""
-        return self._finish(self._engine.run(self._prepare(inputs), fp32=fp32))
+    def predict(self, inputs: dict, *, fp32: bool = False, fp32_ops=frozenset()) -> dict:
+        """Outputs by the model's output names. Classifiers: the label (str/int) and {label: probability}.
 
-    def trace(self, inputs: dict, *, fp32: bool = False) -> list:
+        ``fp32=True``: every fp16 value computed in fp32, outputs included (weights stored as
+        fp16 stay rounded). ``fp32_ops``: op types kept in fp32, as ``convert.fp32_op_types`` would.
+        """
+        extra = {"fp32_ops": frozenset(fp32_ops)} if fp32_ops else {}
+        return self._finish(self._engine.run(self._prepare(inputs), fp32=fp32, **extra), fp32=fp32)
+
+    def trace(self, inputs: dict, *, fp32: bool = False, fp32_ops=frozenset()) -> list:
         """Every executed op in order: TraceEntry(name, type, dtypes, outputs)."""
         trace: list = []
-        self._engine.run(self._prepare(inputs), fp32=fp32, trace=trace)
+        extra = {"fp32_ops": frozenset(fp32_ops)} if fp32_ops else {}
+        self._engine.run(self._prepare(inputs), fp32=fp32, trace=trace, **extra)
         return trace
 
 
@@ -135,8 +144,8 @@ class _MilEngine:
     def preprocess_image(self, name, tensor, color_space):
         return tensor  # ML Program: scale/bias are ops inside the program
 
-    def run(self, feeds, *, fp32=False, trace=None):
-        return self.executor.run(feeds, fp32=fp32, trace=trace)
+    def run(self, feeds, *, fp32=False, trace=None, fp32_ops=frozenset()):
+        return self.executor.run(feeds, fp32=fp32, trace=trace, fp32_ops=fp32_ops)
 
 
 def load_model(path, custom_layers: dict | None = None) -> ReferenceModel:

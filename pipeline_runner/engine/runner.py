@@ -318,7 +318,7 @@ def _write_validation_summary(build_dir: Path, manifest: Manifest) -> None:
     summary = {"recipe": manifest.data.get("recipe"),
                "passed": all(r.get("passed", False) for r in reports.values()),
                "graphs": reports}
-    text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
+    text = json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n"  # reports are strict JSON
     path = build_dir / "validation.json"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)

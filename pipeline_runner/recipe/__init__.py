@@ -46,13 +46,13 @@ class Recipe:
         return next(g for g in self.graphs if g["name"] == name)
 
     def section(self, dotted: str):
-        """The value at a dotted path (``convert.precision``), or None."""
-        value = self.data
-        for part in dotted.split("."):
-            if not isinstance(value, dict) or part not in value:
-                return None
-            value = value[part]
-        return value
+        """The value at a dotted path (``convert.precision``), or None. ``graphs[].inputs``: that
+        field of every item of a list."""
+        if "[]." in dotted:
+            head, tail = dotted.split("[].", 1)
+            items = self.section(head)
+            return None if items is None else [_dig(item, tail) for item in items]
+        return _dig(self.data, dotted)
 
     def checkpoint_path(self) -> Path | None:
         ckpt = self.data["model"].get("checkpoint")
@@ -62,6 +62,14 @@ class Recipe:
     def sha256(self) -> str:
         canonical = json.dumps(self.data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _dig(value, dotted: str):
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def load_recipe(path: str | Path) -> Recipe:

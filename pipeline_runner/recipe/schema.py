@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +32,10 @@ def _validator():
     schema = load_schema()
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema)
+    # A "number" is finite: YAML's .nan/.inf would slip past every minimum/maximum (NaN compares false).
+    base = cls.TYPE_CHECKER.is_type
+    finite = cls.TYPE_CHECKER.redefine("number", lambda checker, v: base(v, "number") and math.isfinite(v))
+    return jsonschema.validators.extend(cls, type_checker=finite)(schema)
 
 
 def schema_problems(doc: YamlDocument) -> list[Problem]:
@@ -68,6 +72,8 @@ def _explain(doc: YamlDocument, error) -> list[Problem]:
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         got = _json_type(error.instance)
+        if isinstance(error.instance, float) and not math.isfinite(error.instance):
+            return [doc.problem(path, f"expected a finite {expected}, got {error.instance!r}", "write a finite number")]
         return [doc.problem(path, f"expected {expected}, got {got} {error.instance!r}")]
     if validator in ("oneOf", "anyOf") and error.context:
         best = min(error.context, key=lambda e: len(e.absolute_path))

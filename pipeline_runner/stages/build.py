@@ -21,6 +21,7 @@ def run(ctx: StageContext) -> StageResult:
     checkpoint = ctx.recipe.checkpoint_path()
     progress.step("creating the model" + (" and loading the checkpoint" if checkpoint else " (seeded random weights)"))
     model = create_model(ctx.recipe, checkpoint, foreign=True)
+    norm = _calibrate_norm(ctx, model) if checkpoint is None else None
     progress.step("saving weights")
     save_model(model, str(ctx.output(WEIGHTS)))
     params = sum(p.numel() for p in model.parameters())
@@ -32,6 +33,7 @@ def run(ctx: StageContext) -> StageResult:
         "random_weights": checkpoint is None,
         "checkpoint": str(checkpoint) if checkpoint else None,
         "seed": spec["seed"],
+        "norm_statistics": norm,
     }
     ctx.output(INFO).write_text(json.dumps(info, indent=2) + "\n")
     notes = []
@@ -39,8 +41,47 @@ def run(ctx: StageContext) -> StageResult:
         notes.append("RANDOM WEIGHTS: no model.checkpoint given; the model is seeded random "
                      "initialisation and its predictions mean nothing")
         ctx.log("WARNING: " + notes[-1])
+    if norm and norm.get("calibrated"):
+        ctx.log(f"BatchNorm statistics of {norm['layers']} layers re-estimated on {norm['samples']} seeded inputs")
+    elif norm and norm.get("error"):
+        notes.append(f"BatchNorm statistics NOT re-estimated: {norm['error']}")
+        ctx.log("WARNING: " + notes[-1])
     ctx.log(f"{params:,} parameters")
     return StageResult([WEIGHTS, INFO], info=info, notes=notes)
+
+
+def _calibrate_norm(ctx, model) -> dict | None:
+    """Random weights: re-estimate BatchNorm statistics through the graphs, in order, until every
+    BatchNorm layer of the model has been reached (None: disabled or no BatchNorm layer)."""
+    from pipeline_runner.models.instantiate import entry_module
+    from pipeline_runner.models.norm_calibration import batchnorm_layers, calibrate, seeded_batches
+
+    cfg = ctx.recipe.data["model"]["norm_calibration"]
+    todo = {id(m) for m in batchnorm_layers(model)}
+    if not cfg["enabled"] or not todo:
+        return None
+    done, used = 0, []
+    try:
+        for graph in ctx.recipe.graphs:
+            if not todo:
+                break
+            module = entry_module(ctx.recipe, model, graph)
+            mine = {id(m) for m in batchnorm_layers(module)} & todo
+            if not mine:
+                continue
+            batches = seeded_batches(graph, cfg["seed"], cfg["samples"])
+            try:
+                calibrate(module, batches)
+            except Exception:  # e.g. a model that only takes batch 1: one sample at a time
+                calibrate(module, [tuple(t[i:i + 1] for t in b) for b in batches for i in range(len(b[0]))])
+            todo -= mine
+            done += len(mine)
+            used.append(graph["name"])
+    except Exception as exc:
+        return {"calibrated": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"calibrated": True, "layers": done, "samples": cfg["samples"], "seed": cfg["seed"], "graphs": used,
+            "method": "BatchNorm running statistics re-estimated (cumulative average, training-mode batches) "
+                      "on seeded random inputs"}
 
 
 def _checkpoint_files(recipe):
@@ -50,9 +91,10 @@ def _checkpoint_files(recipe):
 
 STAGE = Stage(
     name="build",
-    version=1,
+    version=2,
     run=run,
-    reads=("model",),
+    # The graphs' inputs and entries feed the BatchNorm re-estimation of random-weight builds.
+    reads=("model", "inputs", "graphs[].inputs", "graphs[].entry"),
     tools=("torch", "timm", "open_clip_torch", "safetensors"),
     code=("pipeline_runner.models",),
     reads_files=_checkpoint_files,

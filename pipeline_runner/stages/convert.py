@@ -19,9 +19,13 @@ def run(ctx: StageContext) -> StageResult:
 
     recipe, graph = ctx.recipe, ctx.graph
     rel = coreml_artifact(recipe, graph["name"])
-    random_weights = ctx.upstream_info.get("build", {}).get("random_weights", True)
+    built = ctx.upstream_info.get("build", {})
+    random_weights = built.get("random_weights", True)
+    norm = built.get("norm_statistics") or {}
+    norm_note = (f"BatchNorm statistics re-estimated on {norm['samples']} seeded random inputs (seed {norm['seed']})"
+                 if norm.get("calibrated") else None)
     info = convert_graph(ctx.existing(onnx_artifact(graph["name"])), ctx.output(rel), recipe, graph,
-                         ctx.key, random_weights)
+                         ctx.key, random_weights, norm_note)
     for note in info["notes"]:
         ctx.log(note)
     return StageResult([rel], info=info, notes=info["notes"])

@@ -6,7 +6,6 @@ fails the run when an output is outside the recipe's tolerances.
 
 from __future__ import annotations
 
-import json
 import platform
 
 from pipeline_runner import progress
@@ -27,11 +26,12 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.models.instantiate import entry_module, load_built_model
     from pipeline_runner.samples import make_samples
     from pipeline_runner.validate.coreml_numerics import coreml_numerics
-    from pipeline_runner.validate.gates import gate
-    from pipeline_runner.validate.metrics import compare_arrays
-    from pipeline_runner.validate.onnx_check import onnx_outputs, resized_inputs, stack, torch_outputs
     from pipeline_runner.validate.custom_layers import check_custom_ops
+    from pipeline_runner.validate.gates import compare_outputs
+    from pipeline_runner.validate.onnx_check import (fp16_weights_outputs, onnx_outputs, onnx_session, resized_inputs,
+                                                     torch_outputs)
     from pipeline_runner.report.coreml_spec import summarise as summarise_spec
+    from pipeline_runner.validate.report import dumps
     from pipeline_runner.validate.samples_store import keep_samples, samples_artifact
     from pipeline_runner.validate.structure import check_structure
 
@@ -40,76 +40,92 @@ def run(ctx: StageContext) -> StageResult:
     samples = make_samples(graph["inputs"], cfg["seed"], cfg["samples"])
     progress.step("PyTorch reference outputs")
     module = entry_module(recipe, load_built_model(recipe, ctx.existing(WEIGHTS)), graph)
-    onnx_path = ctx.existing(onnx_artifact(graph["name"]))
+    session = onnx_session(ctx.existing(onnx_artifact(graph["name"])))  # once, for both ONNX checks
     expected = torch_outputs(module, graph, samples)
-
-    failures: list[str] = []
-
-    onnx_actual: list[dict] = []  # the first call's outputs, kept for the report's parity plots
-
-    def onnx_vs_torch(batch, reference, label):
-        report = {}
-        actual = onnx_outputs(onnx_path, graph, batch)
-        if not onnx_actual:
-            onnx_actual.extend(actual)
-        for out in graph["outputs"]:
-            metrics = compare_arrays(stack(actual, out["name"]), stack(reference, out["name"]))
-            problems = gate(out["name"], metrics, cfg["tolerances"]["onnx"], out["kind"], label)
-            report[out["name"]] = {**metrics, "passed": not problems}
-            failures.extend(problems)
-        return report
+    kinds = {o["name"]: o["kind"] for o in graph["outputs"]}
+    tolerance = cfg["tolerances"]["onnx"]
 
     progress.step("ONNX Runtime vs PyTorch")
-    onnx_report = onnx_vs_torch(samples, expected, "ONNX Runtime vs PyTorch:")
-    dynamic = {"ran": False, "why": "no dynamic axes"}
+    onnx_actual = onnx_outputs(session, graph, samples)  # kept for the build report's parity plots
+    onnx_report = compare_outputs(onnx_actual, expected, tolerance, kinds,
+                                  label="ONNX Runtime vs PyTorch", where="onnxruntime CPU")
+    dynamic = {"ran": False, "reason": "no dynamic axes"}
     resized = resized_inputs(graph)
     if resized:
         # The dynamic axes really are dynamic: run ONNX at twice the dummy size on those axes.
-        big = make_samples(resized, cfg["seed"] + 1, 1)
-        dynamic = {"ran": True, "shapes": {i["name"]: i["shape"] for i in resized},
-                   "outputs": onnx_vs_torch(big, torch_outputs(module, graph, big),
-                                            "ONNX Runtime vs PyTorch (dynamic axes doubled):")}
+        big = make_samples(resized, cfg["seed"] + 1, 1)  # one sample: its error is what counts here
+        dynamic = {**compare_outputs(onnx_outputs(session, graph, big), torch_outputs(module, graph, big),
+                                     tolerance, kinds, label="ONNX Runtime vs PyTorch (dynamic axes doubled)",
+                                     where="onnxruntime CPU"),
+                   "shapes": {i["name"]: i["shape"] for i in resized}}
 
     coreml_path = ctx.existing(coreml_artifact(recipe, graph["name"]))
     progress.step("Core ML structure")
     spec = ct.utils.load_spec(str(coreml_path))  # once, for both structural checks
-    structure, problems = check_structure(spec, graph, recipe)
-    failures += [f"Core ML structure: {p}" for p in problems]
-    custom_ops, problems = check_custom_ops(spec, recipe.data["custom_ops"], recipe.data["convert"]["format"])
-    failures += [f"Core ML custom ops: {p}" for p in problems]
+    structure, structure_problems = check_structure(spec, graph, recipe)
+    custom_ops, custom_problems = check_custom_ops(spec, recipe.data["custom_ops"], recipe.data["convert"]["format"])
     progress.step("Core ML reference executor vs PyTorch")
-    coreml_report, problems = coreml_numerics(coreml_path, recipe, graph, samples, expected)
-    failures += problems
+    coreml_actual: list[dict] = []
+    coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected,
+                                    fp16_weights_expected=lambda: fp16_weights_outputs(module, graph, samples),
+                                    outputs_sink=coreml_actual)
 
+    failures = [*onnx_report["failures"], *(dynamic.get("failures", [])),
+                *(f"Core ML structure: {p}" for p in structure_problems),
+                *(f"Core ML custom ops: {p}" for p in custom_problems), *coreml_report["failures"]]
+    warnings = list(dict.fromkeys([*onnx_report["warnings"], *coreml_report["warnings"]]))
     report = {
         "graph": graph["name"],
         "samples": cfg["samples"],
         "seed": cfg["seed"],
         "platform": f"{platform.system()} {platform.machine()}",
+        "discrimination": discrimination(coreml_report),
         "checks": {
-            "onnx_vs_pytorch": {"ran": True, "where": "onnxruntime CPU", "tolerance": cfg["tolerances"]["onnx"],
-                                "outputs": onnx_report},
+            "onnx_vs_pytorch": onnx_report,
             "onnx_dynamic_axes": dynamic,
             "coreml_structure": {"ran": True, **structure},
             "custom_ops": custom_ops,
-            **coreml_report,
+            "coreml_numerics": coreml_report,
         },
         "failures": failures,
+        "warnings": warnings,
         "passed": not failures,
         "coreml_model": summarise_spec(spec),  # for the build report (which imports no coremltools)
     }
     rel = report_artifact(graph["name"])
-    ctx.output(rel).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    ctx.output(rel).write_text(dumps(report))
     kept = samples_artifact(graph["name"])
-    keep_samples(ctx.output(kept), coreml_path, recipe, graph, samples, expected, onnx_actual)
-    worst = max((m["max_abs_error"] for m in onnx_report.values()), default=0.0)
-    ctx.log(f"ONNX vs PyTorch max abs error {worst:.2e}; " + ("passed" if not failures else f"{len(failures)} failures"))
-    return StageResult([rel, kept], info={"passed": not failures, "onnx_max_abs_error": worst}, failures=failures)
+    keep_samples(ctx.output(kept), coreml_path, recipe, graph, samples, expected, onnx_actual, coreml_actual)
+    for w in warnings:
+        ctx.log("WARNING: " + w)
+    figures = report["discrimination"]
+    ctx.log(f"input dependence {_fmt(figures['input_dependence'])}, Core ML error / input spread "
+            f"{_fmt(figures['coreml_error_to_spread'])}; " + ("passed" if not failures else f"{len(failures)} failures"))
+    if coreml_report.get("diagnosis"):
+        ctx.log("diagnosis: " + coreml_report["diagnosis"]["summary"])
+    info = {"passed": not failures, **figures}
+    return StageResult([rel, kept], info=info, failures=failures, notes=warnings)
+
+
+def discrimination(coreml_report: dict) -> dict:
+    """The headline figures: the weakest input dependence and worst error-to-spread over the outputs."""
+    outs = [o for o in coreml_report["outputs"].values() if "input_dependence" in o]
+    deps = [o["input_dependence"] for o in outs if o["input_dependence"] is not None]
+    ratios = [o["error_to_spread"] for o in outs if o.get("error_to_spread") is not None]
+    return {"input_dependence": min(deps) if deps else None,
+            "coreml_error_to_spread": max(ratios) if ratios else None,
+            "meaning": "input_dependence: how much the PyTorch outputs change across the samples, relative to their "
+                       "size; coreml_error_to_spread: Core ML's error relative to that change (a converter that "
+                       "ignored its input would score about 1)"}
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3g}"
 
 
 STAGE = Stage(
     name="validate",
-    version=1,
+    version=2,
     run=run,
     per_graph=True,
     needs=("build", "export", "convert"),

@@ -1,19 +1,23 @@
-"""Numeric agreement between two arrays: max abs/rel error, cosine, top-1 agreement.
+"""Numeric agreement between two arrays, judged against the signal.
 
-Pure NumPy; shared by the ONNX-vs-PyTorch and Core ML-vs-PyTorch checks.
+Pure NumPy; shared by every comparison (ONNX Runtime, Core ML, compressed variants).
+Arrays are stacked per sample: ``[samples, ...]``. Besides absolute error the metrics
+give the error relative to the reference's scale (max |ref| and RMS) and to how much the
+reference changes with the input (the discrimination figure), so one tolerance serves
+outputs of any scale.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# Relative error is |a - e| / max(|e|, floor), the floor being a fraction of the
-# expected output's scale, so near-zero expected values don't blow it up.
-_REL_FLOOR = 1e-3
-
 
 def _as_float(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
+
+
+def _rms(a: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(a)))) if a.size else 0.0
 
 
 def is_classifier_shaped(shape: tuple[int, ...]) -> bool:
@@ -41,9 +45,23 @@ def cosine_similarity(actual, expected) -> float:
     return float(np.dot(a, e) / (na * ne))
 
 
-def compare_arrays(actual, expected) -> dict:
-    """Metrics of ``actual`` against ``expected`` (same shape). JSON-serialisable.
+def _ratio(num: float, den: float) -> float:
+    if num == 0.0:
+        return 0.0
+    return num / den if den > 0.0 else float("inf")
 
+
+def compare_arrays(actual, expected) -> dict:
+    """Metrics of ``actual`` against ``expected`` (same shape, samples on axis 0). JSON-ready
+    once passed through ``report.strict``.
+
+    max_abs_error        max |a - e|
+    reference_scale      max |e|;  rel_max_error = max_abs_error / reference_scale
+    rel_rms_error        rms(a - e) / rms(e)
+    input_dependence     rms(e - mean over samples) / rms(e): how much the reference changes with the
+                         input (0: the same output whatever the input); None with one sample
+    error_to_spread      rms(a - e) / rms(e - mean over samples): the error against the input-driven
+                         spread (>= 1: a model ignoring its input would do as well); None with one sample
     Non-finite values in ``actual`` make the errors ``inf`` and ``finite`` False.
     """
     a, e = _as_float(actual), _as_float(expected)
@@ -52,20 +70,23 @@ def compare_arrays(actual, expected) -> dict:
             raise ValueError(f"shape mismatch: actual {a.shape} vs expected {e.shape}")
         a = a.reshape(e.shape)
     finite = bool(np.all(np.isfinite(a)))
+    out = {"max_abs_error": 0.0, "reference_scale": 0.0, "rel_max_error": 0.0, "rel_rms_error": 0.0,
+           "cosine_similarity": 1.0, "top1_agreement": None, "finite": finite,
+           "input_dependence": None, "error_to_spread": None}
     if a.size == 0:
-        return {"max_abs_error": 0.0, "max_rel_error": 0.0, "cosine_similarity": 1.0,
-                "top1_agreement": None, "finite": finite}
+        return out
     with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(a - e)
-        scale = float(np.max(np.abs(e))) if np.all(np.isfinite(e)) else 1.0
-        floor = max(scale * _REL_FLOOR, np.finfo(np.float32).tiny)
-        rel = diff / np.maximum(np.abs(e), floor)
-    max_abs = float(np.max(diff)) if finite else float("inf")
-    max_rel = float(np.max(rel)) if finite else float("inf")
-    return {
-        "max_abs_error": max_abs,
-        "max_rel_error": max_rel,
-        "cosine_similarity": cosine_similarity(a, e) if finite else 0.0,
-        "top1_agreement": top1_agreement(a, e) if is_classifier_shaped(e.shape) else None,
-        "finite": finite,
-    }
+        diff = a - e
+        scale = float(np.max(np.abs(e)))
+        ref_rms = _rms(e)
+        err_rms = _rms(diff) if finite else float("inf")
+        max_abs = float(np.max(np.abs(diff))) if finite else float("inf")
+    out.update(max_abs_error=max_abs, reference_scale=scale, rel_max_error=_ratio(max_abs, scale),
+               rel_rms_error=_ratio(err_rms, ref_rms),
+               cosine_similarity=cosine_similarity(a, e) if finite else 0.0,
+               top1_agreement=top1_agreement(a, e) if is_classifier_shaped(e.shape) else None)
+    if e.shape[0] >= 2:
+        spread = _rms(e - e.mean(axis=0, keepdims=True))
+        out["input_dependence"] = _ratio(spread, ref_rms)
+        out["error_to_spread"] = _ratio(err_rms, spread) if spread > 0 else (0.0 if err_rms == 0 else None)
+    return out

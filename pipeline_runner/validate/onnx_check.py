@@ -1,7 +1,8 @@
-"""PyTorch vs ONNX Runtime on the same seeded samples."""
+"""PyTorch and ONNX Runtime outputs on the same seeded samples."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,13 @@ from pipeline_runner import progress
 def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     import torch
 
+    from pipeline_runner.coreml_reference.ops._util import kernel_threads
+
     names = [i["name"] for i in graph["inputs"]]
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
-    with torch.no_grad():
+    # Threads only when the machine is idle: on busy shared cores torch's pool makes a ViT forward 5x slower.
+    with torch.no_grad(), kernel_threads():
         for k, s in enumerate(samples):
             out = module(*(torch.from_numpy(s.tensors[n]) for n in names))
             progress.advance(k + 1, len(samples), "samples")
@@ -24,12 +28,34 @@ def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     return results
 
 
-def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+def fp16_weights_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+    """PyTorch's outputs with every float parameter and buffer rounded to fp16 (computed in fp32):
+    what an fp16 Core ML program's weights hold, to tell weight rounding from a wrong conversion."""
+    import torch
+
+    rounded = copy.deepcopy(module)
+    with torch.no_grad():
+        for tensor in [*rounded.parameters(), *rounded.buffers()]:
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().to(tensor.dtype))
+    return torch_outputs(rounded, graph, samples)
+
+
+def onnx_session(onnx_path: Path):
     import onnxruntime as ort
+
+    from pipeline_runner.coreml_reference.ops._util import kernel_thread_count
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    options.intra_op_num_threads = kernel_thread_count()  # as for torch: threads only when idle
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_outputs(session, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+    """ONNX Runtime's outputs; ``session`` from :func:`onnx_session` (or a path: one is opened)."""
+    if isinstance(session, (str, Path)):
+        session = onnx_session(Path(session))
     out_names = [o["name"] for o in graph["outputs"]]
     results = []
     for k, s in enumerate(samples):
@@ -37,11 +63,6 @@ def onnx_outputs(onnx_path: Path, graph: dict, samples) -> list[dict[str, np.nda
         progress.advance(k + 1, len(samples), "samples")
         results.append({n: np.asarray(v, dtype=np.float32) for n, v in zip(out_names, values, strict=True)})
     return results
-
-
-def stack(per_sample: list[dict[str, np.ndarray]], name: str) -> np.ndarray:
-    """One output over all samples, concatenated on the batch axis, for metrics."""
-    return np.concatenate([np.atleast_1d(s[name]) for s in per_sample], axis=0)
 
 
 def resized_inputs(graph: dict) -> list[dict] | None:

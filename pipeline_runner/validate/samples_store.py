@@ -65,8 +65,9 @@ def op_error_profile(model, sample: dict) -> dict[str, np.ndarray]:
 
 
 def keep_samples(path: Path, coreml_path: Path, recipe, graph: dict, samples, expected: list[dict],
-                 onnx_actual: list[dict]) -> None:
-    """Write the npz described above to ``path``."""
+                 onnx_actual: list[dict], coreml_actual: list[dict] | None = None) -> None:
+    """Write the npz described above to ``path`` (``coreml_actual``: the Core ML outputs the check
+    already computed, per sample, so they are not predicted again)."""
     from pipeline_runner.coreml_reference import load_model
     from pipeline_runner.customops import coreml_reference_layers
 
@@ -75,8 +76,8 @@ def keep_samples(path: Path, coreml_path: Path, recipe, graph: dict, samples, ex
     per_sample = sum(np.asarray(v).size for v in expected[0].values() if isinstance(v, np.ndarray))
     kept = samples[:1 if per_sample >= ENOUGH_VALUES else KEEP_SAMPLES]  # each Core ML run costs a predict
     feeds = [{k: v for k, v in {**s.tensors, **s.pixels}.items() if k in model.input_names} for s in kept]
-    coreml = []
-    for i, feed in enumerate(feeds):
+    coreml = list(coreml_actual[:len(kept)]) if coreml_actual else []
+    for i, feed in enumerate(feeds[len(coreml):], start=len(coreml)):
         progress.step(f"report samples: Core ML reference {i + 1}/{len(feeds)}")
         coreml.append(model.predict(feed))
     arrays: dict[str, np.ndarray] = {}

@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import CoreMLReferenceError, InputError, OpExecutionError, UnsupportedOpError
 from ..executor import TraceEntry
 from ..image import apply_nn_preprocessing
-from ..ops._util import single_threaded_kernels
+from ..ops._util import kernel_threads
 from .custom import custom_layer_parameters
 from .layers import REGISTRY
 
@@ -47,7 +47,7 @@ class NNEngine:
         return apply_nn_preprocessing(tensor, pre.scaler, color_space)
 
     def run(self, feeds, *, fp32=False, trace=None):
-        with single_threaded_kernels():
+        with kernel_threads():
             return self._run(feeds, trace)
 
     def _run(self, feeds, trace):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -40,25 +41,42 @@ def f32(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32)
 
 
-class single_threaded_kernels:
-    """Runs torch kernels on one thread for the duration of a model run, then restores.
+def kernel_thread_count() -> int:
+    """Threads for torch kernels during a model run: every CPU when the machine is idle (1-minute
+    load average below CPUs - 0.75, our own run included), else one.
 
-    The executor calls many small kernels one after another; torch's intra-op thread pool
-    costs more in wake-ups than it gains and degrades badly when the cores are shared
-    (MobileCLIP-S1 image encoder on 2 busy cores: ~0.2 s with one thread, 0.7-2.5 s with two).
+    The executor calls many small kernels one after another; when the cores are shared, torch's
+    intra-op thread pool costs more in wake-ups than it gains (MobileCLIP-S1 image encoder on 2
+    busy cores: ~0.2 s with one thread, 0.7-2.5 s with two). On an idle machine the big kernels
+    (convolutions, matmuls) gain from every core, as ONNX Runtime's do.
+    ``PIPELINE_RUNNER_KERNEL_THREADS=N`` sets it explicitly.
     """
+    cpus = os.cpu_count() or 1
+    forced = os.environ.get("PIPELINE_RUNNER_KERNEL_THREADS", "")
+    if forced.isdigit() and int(forced) > 0:  # an explicit choice wins
+        return int(forced)
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available: assume busy
+        return 1
+    return cpus if load <= cpus - 0.75 else 1
+
+
+class kernel_threads:
+    """Sets torch's intra-op threads to ``kernel_thread_count()`` for a model run, then restores."""
 
     def __enter__(self):
         import sys
 
         self._torch = sys.modules.get("torch")  # only touch torch if something already imported it
         self._saved = self._torch.get_num_threads() if self._torch else None
-        if self._saved not in (None, 1):
-            self._torch.set_num_threads(1)
+        self._want = kernel_thread_count() if self._torch else None
+        if self._saved is not None and self._saved != self._want:
+            self._torch.set_num_threads(self._want)
         return self
 
     def __exit__(self, *exc):
-        if self._saved not in (None, 1):
+        if self._saved is not None and self._saved != self._want:
             self._torch.set_num_threads(self._saved)
         return False
 

@@ -48,10 +48,11 @@ def _conv(ctx):
     F = torch().nn.functional
     fn = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
     b = ctx.get("bias")
-    with torch().no_grad():
-        xt = _torch_pad(to_torch(x), pad)
-        out = fn(xt, to_torch(w), None if b is None else to_torch(b), tuple(strides), 0, tuple(dilations),
-                 int(ctx.scalar("groups", 1)))
+    symmetric = pad[0::2] == pad[1::2]
+    with torch().no_grad():  # symmetric padding inside the kernel: no padded copy of the input
+        xt = to_torch(x) if symmetric else _torch_pad(to_torch(x), pad)
+        out = fn(xt, to_torch(w), None if b is None else to_torch(b), tuple(strides),
+                 tuple(pad[0::2]) if symmetric else 0, tuple(dilations), int(ctx.scalar("groups", 1)))
     return from_torch(out)
 
 

@@ -1,0 +1,94 @@
+"""The validate stage end to end: scale-aware default tolerances, discrimination figures,
+diagnoses in validation.json (strict JSON), and BatchNorm re-estimation for random weights."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+HUGE = """\
+name: huge
+model:
+  source: python
+  architecture: tests.fixtures.tiny_models:huge_logits
+inputs:
+  - name: x
+    shape: [1, 3, 16, 16]
+outputs:
+  - name: logits
+    kind: logits
+convert:
+  precision: {precision}
+"""
+
+BN = """\
+name: bn
+model:
+  source: python
+  architecture: tests.fixtures.tiny_models:bn_convnet
+{extra}
+inputs:
+  - name: image
+    shape: [1, 3, 16, 16]
+    image: {{mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}}
+outputs:
+  - name: logits
+    kind: logits
+convert:
+  precision: fp32
+"""
+
+
+def _strict(path):
+    return json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"bare {c} in {path}"))
+
+
+def test_huge_logits_pass_in_fp32_with_default_tolerances(write_recipe, run_cli, tmp_path):
+    code, out, err = run_cli(write_recipe(HUGE.format(precision="fp32")))
+    assert code == 0, out + err
+    summary = _strict(tmp_path / "build" / "huge" / "validation.json")
+    report = summary["graphs"]["huge"]
+    assert report["passed"]
+    onnx, coreml = report["checks"]["onnx_vs_pytorch"], report["checks"]["coreml_numerics"]
+    for check in (onnx, coreml):  # one report shape for every comparison
+        assert {"ran", "where", "tolerance", "outputs", "passed", "failures", "warnings"} <= set(check)
+        assert {"reasons", "warnings", "rel_max_error", "input_dependence", "error_to_spread"} <= set(check["outputs"]["logits"])
+    assert coreml["outputs"]["logits"]["reference_scale"] > 1e10
+    assert coreml["outputs"]["logits"]["max_abs_error"] > 1e-3  # the old absolute bound would fail this
+    assert report["discrimination"]["input_dependence"] > 1e-3
+    assert report["discrimination"]["coreml_error_to_spread"] < 0.02
+
+
+def test_huge_logits_fp16_is_an_fp16_range_problem_with_precision_fp32_first(write_recipe, run_cli, tmp_path):
+    code, out, err = run_cli(write_recipe(HUGE.format(precision="fp16")))
+    assert code == 1, out + err
+    report = _strict(tmp_path / "build" / "huge" / "validation" / "huge.json")
+    assert report["checks"]["onnx_vs_pytorch"]["passed"]
+    diag = report["checks"]["coreml_numerics"]["diagnosis"]
+    assert diag["category"] == "fp16_range"
+    assert diag["suggestions"][0]["change"] == "convert.precision: fp32" and diag["suggestions"][0]["verified"]
+    assert "conversion is wrong" not in json.dumps(report)
+    assert any("fp16_range" in f and "convert.precision: fp32" in f for f in report["failures"])
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_random_batchnorm_statistics_are_re_estimated(write_recipe, run_cli, tmp_path, enabled):
+    import coremltools as ct
+    from safetensors.torch import load_file
+
+    extra = "" if enabled else "  norm_calibration: {enabled: false}"
+    code, out, err = run_cli(write_recipe(BN.format(extra=extra)))
+    assert code == 0, out + err
+    build = tmp_path / "build" / "bn"
+    info = json.loads((build / "manifest.json").read_text())["stages"]["build"]["info"]
+    state = load_file(str(build / "weights" / "model.safetensors"))
+    meta = ct.utils.load_spec(str(build / "coreml" / "bn.mlpackage")).description.metadata.userDefined
+    if enabled:
+        assert info["norm_statistics"]["calibrated"] and info["norm_statistics"]["layers"] == 2
+        assert float(state["1.running_var"].min()) != 1.0 and float(state["1.running_mean"].abs().max()) > 0
+        assert "re-estimated" in meta["pipeline_runner.norm_statistics"]
+    else:
+        assert info["norm_statistics"] is None
+        assert float(state["1.running_mean"].abs().max()) == 0.0
+        assert "pipeline_runner.norm_statistics" not in meta
