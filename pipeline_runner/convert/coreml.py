@@ -22,8 +22,44 @@ def deployment_target(ct, version: str):
 
 def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str, random_weights: bool,
                   norm_statistics: str | None = None) -> dict:
-    import coremltools as ct
+    """Convert one graph; several Core ML shapes (``inputs[].coreml``) go through ``multi_shape``."""
     import onnx
+
+    from pipeline_runner import progress
+    from pipeline_runner.convert import multi_shape, shape_specs
+    from pipeline_runner.convert.metadata import stamp
+
+    cfg = recipe.data["convert"]
+    plan = shape_specs.plan(graph)
+    progress.step("loading ONNX")
+    model = onnx.load(str(onnx_path))
+    if plan.flexible:
+        shapes_info = multi_shape.convert_flexible(model, out_path, recipe, graph, plan,
+                                                   lambda m, shapes: build_mlmodel(m, recipe, graph, shapes),
+                                                   lambda mlmodel: stamp(mlmodel, recipe, graph, key, random_weights,
+                                                                        norm_statistics))
+    else:
+        mlmodel = build_mlmodel(model, recipe, graph, plan.default.shapes)
+        stamp(mlmodel, recipe, graph, key, random_weights, norm_statistics)
+        progress.step("saving Core ML model")
+        mlmodel.save(str(out_path))
+        shapes_info = {"kind": "fixed", "shapes": {n: list(s) for n, s in plan.default.shapes.items()}}
+    from pipeline_runner.coreml_reference.model import read_spec
+
+    spec, _ = read_spec(out_path)
+    return {
+        "format": cfg["format"],
+        "precision": cfg["precision"] if cfg["format"] == "mlprogram" else "fp32 (NeuralNetwork: set by the runtime)",
+        "specification_version": spec.specificationVersion,
+        "deployment_target": recipe.data["ios"]["deployment_target"],
+        "coreml_shapes": shapes_info,
+        "notes": plan.notes,
+    }
+
+
+def build_mlmodel(model, recipe, graph: dict, shapes: dict):
+    """ONNX ``model`` with its inputs pinned to ``shapes`` → an in-memory coremltools MLModel (not stamped)."""
+    import coremltools as ct
     from onnx2coreml import Converter
 
     from pipeline_runner import customops
@@ -31,14 +67,12 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     from pipeline_runner.convert.classifier import attach_classifier
     from pipeline_runner.convert.fixed_shapes import pin_input_shapes
     from pipeline_runner.convert.image_input import coreml_image_inputs, prepend_normalisation
-    from pipeline_runner.convert.metadata import stamp
 
     cfg = recipe.data["convert"]
     is_program = cfg["format"] == "mlprogram"
-    progress.step("loading ONNX")
-    model = onnx.load(str(onnx_path))
-    progress.step("fixed shapes, image normalisation, custom ops")
-    model, notes = pin_input_shapes(model, graph)
+    progress.step("fixed shapes " + ", ".join(f"{n} {list(s)}" for n, s in shapes.items())
+                  + "; image normalisation, custom ops")
+    model = pin_input_shapes(model, shapes)
     model = prepend_normalisation(model, graph)
     model, lowerings = customops.prepare_for_coreml(model, recipe.data["custom_ops"])
 
@@ -53,7 +87,7 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     program = converter.to_mil(model, target=build_target, precision=precision if is_program else None)
 
     kwargs = {"convert_to": cfg["format"], "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg["compute_units"]])}
-    kwargs["inputs"] = coreml_image_inputs(ct, graph)
+    kwargs["inputs"] = coreml_image_inputs(ct, graph, shapes)
     kwargs["classifier_config"] = attach_classifier(ct, program, graph)
     kwargs["minimum_deployment_target"] = target
     if is_program:
@@ -62,17 +96,7 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     mlmodel = ct.convert(program, **kwargs)
     if not is_program:
         mlmodel = _declare_output_shapes(ct, mlmodel, program)
-    stamp(mlmodel, recipe, graph, key, random_weights, norm_statistics)
-    progress.step("saving Core ML model")
-    mlmodel.save(str(out_path))
-    spec = mlmodel.get_spec()
-    return {
-        "format": cfg["format"],
-        "precision": cfg["precision"] if is_program else "fp32 (NeuralNetwork: set by the runtime)",
-        "specification_version": spec.specificationVersion,
-        "deployment_target": recipe.data["ios"]["deployment_target"],
-        "notes": notes,
-    }
+    return mlmodel
 
 
 def _declare_output_shapes(ct, mlmodel, program):

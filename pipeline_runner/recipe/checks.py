@@ -232,3 +232,7 @@ def semantic_problems(doc: YamlDocument, data: dict) -> list[Problem]:
     for fn in CHECKS:
         problems.extend(fn(doc, data))
     return problems
+
+
+# Checks kept in their own modules register themselves on import.
+from pipeline_runner.recipe import shape_checks  # noqa: E402,F401
