@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pipeline_runner.swift import flexible
 from pipeline_runner.swift.spec_reader import FeatureInfo, ModelInterface
+from pipeline_runner.swift.templates import batching as batch_tpl
 from pipeline_runner.swift.templates import doc_comment, render, swift_string_literal
 from pipeline_runner.swift.templates import wrappers as tpl
 
@@ -262,7 +264,7 @@ def _sequence_error_cases(class_name: str) -> dict[str, str]:
     return {
         "extra_cases": "\n".join(
             [
-                "/// The token sequence does not have the model's fixed length.",
+                "/// The token sequence has a length the model does not take.",
                 "case wrongSequenceLength(expected: Int, actual: Int)",
             ]
         ),
@@ -299,6 +301,7 @@ def _image_classifier(
         )
         constants.add("classLabels", labels, "Class labels from the Core ML classifier.", "[String]")
         predictions = render(tpl.CLASSIFIER_PREDICTIONS, class_name=class_name)
+        predictions += "\n" + render(batch_tpl.BATCH_CLASSIFIER_PREDICTIONS, class_name=class_name)
     else:
         output = _array_output(interface, extras, "class scores")
         labels = _score_labels(output, extras.get("labels"))
@@ -314,10 +317,17 @@ def _image_classifier(
             probabilities_expression="scores" if is_probabilities else "softmax(scores)",
             softmax_top_k=tpl.SOFTMAX_TOP_K,
         )
+        predictions += "\n" + render(
+            batch_tpl.BATCH_SCORES_PREDICTIONS,
+            class_name=class_name,
+            score_note="used as they are" if is_probabilities else "softmax here",
+            probabilities_expression="scores" if is_probabilities else "softmax(scores)",
+        )
     api = [
         f"let classifier = {class_name}()",
         "let top5 = try await classifier.classify(cgImage)",
         "let fromCamera = try await classifier.classify(pixelBuffer, orientation: .right, topK: 3)",
+        "let perPhoto = try await classifier.classify([photo1, photo2, photo3])  // one Core ML batch",
     ]
     kind_note = "a Core ML classifier" if interface.is_classifier else "a score output"
     body = render(
@@ -330,9 +340,11 @@ def _image_classifier(
         constants=constants.render(),
         predictions=predictions,
         vision_runner=render(tpl.VISION_RUNNER, class_name=class_name),
-        model_loader=render(tpl.MODEL_LOADER, class_name=class_name),
+        batch=render(batch_tpl.IMAGE_BATCH_CLASSIFY, class_name=class_name),
+        batch_runner=render(batch_tpl.BATCH_RUNNER, class_name=class_name),
+        model_loader=flexible.model_loader(class_name, interface),
     )
-    return _errors(class_name) + "\n" + body
+    return flexible.with_availability(_errors(class_name) + "\n" + body, interface)
 
 
 def _score_labels(output: FeatureInfo, labels: list[str] | None) -> list[str]:
@@ -361,21 +373,41 @@ def _token_model(
     _token_constants(constants, token)
     constants.add("outputName", output.name, "Logits output feature name.")
     constants.add("outputShape", output.shape, "Logits output shape (empty when the spec leaves it open).", "[Int]")
+    lengths, functions = flexible.token_lengths(interface, token)
+    constants.add("sequenceLengths", lengths, "The sequence lengths the model takes, shortest first.", "[Int]")
+    constants.add("maximumSequenceLength", lengths[-1], "The longest sequence the model takes.")
+    constants.add("functionNames", flexible.optional_strings_literal(functions),
+                  "The model function for each of ``sequenceLengths`` (`nil`: the model's only function).",
+                  "[String?]", raw=True)
+    constants.add("padTokenID", 0, "Token id that pads a sequence up to the chosen length.", "Int32")
     api = [
         f"let model = {class_name}()",
-        f"let logits = try await model.logits(for: ids)  // ids.count == {class_name}.sequenceLength",
+        f"let logits = try await model.logits(for: ids)  // 1...{class_name}.maximumSequenceLength ids",
     ]
     extra = _sequence_error_cases(class_name)
     body = render(
         tpl.TOKEN_MODEL,
-        class_doc=_class_doc(f"Runs `{resource}` on a fixed-length sequence of token ids.", interface, api, notes),
+        class_doc=_class_doc(
+            f"Runs `{resource}` on a sequence of token ids ({_lengths_text(lengths)} tokens).", interface, api, notes
+        ),
         class_name=class_name,
         resource_name=resource,
         constants=constants.render(),
-        input_array=_shaped_input(token, "tokenIDs", "inputShape"),
-        model_loader=render(tpl.MODEL_LOADER, class_name=class_name),
+        logits=render(
+            batch_tpl.TOKEN_LOGITS,
+            class_name=class_name,
+            function_note=" (one model function each)" if any(functions) else "",
+            shortest=str(lengths[0]),
+            longest=str(lengths[-1]),
+            input_array=_shaped_input(token, "padded", "inputShape").replace("shape: Self.inputShape", "shape: shape"),
+        ),
+        model_loader=flexible.model_loader(class_name, interface),
     )
-    return _errors(class_name, **extra) + "\n" + body
+    return flexible.with_availability(_errors(class_name, **extra) + "\n" + body, interface)
+
+
+def _lengths_text(lengths: list[int]) -> str:
+    return str(lengths[0]) if len(lengths) == 1 else ", ".join(map(str, lengths[:-1])) + f" or {lengths[-1]}"
 
 
 def _embedding_model(
@@ -421,6 +453,8 @@ def _embedding_model(
         "let imageEmbedding = try await clip.embed(image: cgImage)",
         'let textEmbedding = try await clip.embed(text: "a photo of a dog")',
         "let top5 = try await clip.classify(cgImage)",
+        "let photoEmbeddings = try await clip.embed(images: photos)  // one Core ML batch",
+        'let labelEmbeddings = try await clip.embed(texts: ["a cat", "a dog"])  // one Core ML batch',
         'try await clip.addLabel("axolotl", template: "a photo of a {}.")',
     ]
     body = render(
@@ -437,9 +471,12 @@ def _embedding_model(
         constants=constants.render(),
         text_input_array=_shaped_input(text_input, "tokenIDs", "textInputShape"),
         vision_runner=render(tpl.VISION_RUNNER, class_name=class_name),
-        model_loader=render(tpl.MODEL_LOADER, class_name=class_name),
+        batch=render(batch_tpl.EMBED_BATCH, class_name=class_name,
+                     text_input_array=_shaped_input(text_input, "tokenIDs", "textInputShape")),
+        batch_runner=render(batch_tpl.BATCH_RUNNER, class_name=class_name),
+        model_loader=flexible.model_loader(class_name, interface, text_interface),
     )
-    return _errors(class_name, **cases) + "\n" + body
+    return flexible.with_availability(_errors(class_name, **cases) + "\n" + body, interface, text_interface)
 
 
 def _embedding_dimension(output: FeatureInfo) -> int:

@@ -245,8 +245,12 @@ def test_token_model(models) -> None:
     assert constants["outputName"] == interface.outputs[0].name
     assert constants["outputShape"] == interface.outputs[0].shape
     assert "public func logits(for tokenIDs: [Int32]) async throws -> MLShapedArray<Float>" in source
-    assert "throw TestModelError.wrongSequenceLength(expected: Self.sequenceLength, actual: tokenIDs.count)" in source
-    assert "MLShapedArray<Int32>(scalars: tokenIDs, shape: Self.inputShape)" in source
+    # A one-shape model: shorter inputs are padded to its one length, longer ones refused.
+    assert constants["sequenceLengths"] == [12] and constants["maximumSequenceLength"] == 12
+    assert constants["functionNames"] == "[nil]"
+    assert "throw TestModelError.wrongSequenceLength(expected: Self.maximumSequenceLength, actual: tokenIDs.count)" in source
+    assert "MLShapedArray<Int32>(scalars: padded, shape: shape)" in source
+    assert "configuration.functionName" not in source and "@available(iOS 17.0" in source
     assert "import Vision" not in source
 
 

@@ -49,13 +49,16 @@ private final class ModelLoader: @unchecked Sendable {
     private let resourceName: String
     private let url: URL?
     private let computeUnits: MLComputeUnits
+    private let functionName: String?
     private let lock = NSLock()
     private var task: Task<LoadedModel, Error>?
 
-    init(resourceName: String, url: URL?, computeUnits: MLComputeUnits) {
+    /// - Parameter functionName: the function of a multifunction model to load (`nil`: its default).
+    init(resourceName: String, url: URL?, computeUnits: MLComputeUnits, functionName: String? = nil) {
         self.resourceName = resourceName
         self.url = url
         self.computeUnits = computeUnits
+        self.functionName = functionName
     }
 
     /// The loaded model, loading it on first use.
@@ -78,8 +81,9 @@ private final class ModelLoader: @unchecked Sendable {
         let resourceName = resourceName
         let url = url
         let computeUnits = computeUnits
+        let functionName = functionName
         let newTask = Task {
-            try await Self.load(resourceName: resourceName, url: url, computeUnits: computeUnits)
+            try await Self.load(resourceName: resourceName, url: url, computeUnits: computeUnits, functionName: functionName)
         }
         task = newTask
         return newTask
@@ -93,12 +97,15 @@ private final class ModelLoader: @unchecked Sendable {
         }
     }
 
-    private static func load(resourceName: String, url: URL?, computeUnits: MLComputeUnits) async throws -> LoadedModel {
+    private static func load(
+        resourceName: String, url: URL?, computeUnits: MLComputeUnits, functionName: String?
+    ) async throws -> LoadedModel {
         guard let modelURL = url ?? Bundle.main.url(forResource: resourceName, withExtension: "mlmodelc") else {
             throw {{class_name}}Error.resourceNotFound("\\(resourceName).mlmodelc is not in the main bundle")
         }
         let configuration = MLModelConfiguration()
         configuration.computeUnits = computeUnits
+        {{function_configuration}}
         let model = try await MLModel.load(contentsOf: modelURL, configuration: configuration)
         return LoadedModel(model: model)
     }
@@ -221,6 +228,8 @@ public final class {{class_name}}: @unchecked Sendable {
         return try await run(handler, topK: topK)
     }
 
+    {{batch}}
+
     private func run(_ handler: VNImageRequestHandler, topK: Int) async throws -> [Prediction] {
         guard topK > 0 else {
             throw {{class_name}}Error.invalidArgument("topK must be at least 1, got \\(topK)")
@@ -234,6 +243,8 @@ public final class {{class_name}}: @unchecked Sendable {
     {{predictions}}
 
     {{vision_runner}}
+
+    {{batch_runner}}
 
     {{model_loader}}
 }
@@ -278,37 +289,26 @@ public final class {{class_name}}: @unchecked Sendable {
 
     {{constants}}
 
-    private let loader: ModelLoader
+    /// One loader per entry of ``sequenceLengths`` (the function of that length).
+    private let loaders: [ModelLoader]
 
     /// - Parameters:
     ///   - modelURL: a compiled `.mlmodelc`; `nil` uses `{{resource_name}}.mlmodelc` from `Bundle.main`.
     ///   - computeUnits: defaults to the recipe's ``defaultComputeUnits``.
     public init(modelURL: URL? = nil, computeUnits: MLComputeUnits = {{class_name}}.defaultComputeUnits) {
-        loader = ModelLoader(resourceName: {{class_name}}.modelResourceName, url: modelURL, computeUnits: computeUnits)
+        loaders = {{class_name}}.functionNames.map {
+            ModelLoader(resourceName: {{class_name}}.modelResourceName, url: modelURL, computeUnits: computeUnits, functionName: $0)
+        }
     }
 
-    /// Loads the model now instead of on the first prediction.
+    /// Loads the model (every sequence length's function) now instead of on the first prediction.
     public func prepare() async throws {
-        _ = try await loader.model()
+        for loader in loaders {
+            _ = try await loader.model()
+        }
     }
 
-    /// Runs the model on exactly ``sequenceLength`` token ids.
-    ///
-    /// - Returns: the ``outputName`` output, shaped ``outputShape``.
-    /// - Throws: ``{{class_name}}Error/wrongSequenceLength(expected:actual:)`` for other lengths.
-    public func logits(for tokenIDs: [Int32]) async throws -> MLShapedArray<Float> {
-        guard tokenIDs.count == Self.sequenceLength else {
-            throw {{class_name}}Error.wrongSequenceLength(expected: Self.sequenceLength, actual: tokenIDs.count)
-        }
-        let model = try await loader.model()
-        {{input_array}}
-        let features = try MLDictionaryFeatureProvider(dictionary: [Self.inputName: MLFeatureValue(shapedArray: input)])
-        let output = try await model.prediction(from: features)
-        guard let array = output.featureValue(for: Self.outputName)?.multiArrayValue else {
-            throw {{class_name}}Error.unexpectedOutput("no multi-array output '\\(Self.outputName)'")
-        }
-        return MLShapedArray<Float>(converting: array)
-    }
+    {{logits}}
 
     {{model_loader}}
 }
@@ -404,6 +404,8 @@ public final class {{class_name}}: @unchecked Sendable {
         }
         return try Self.normalized(MLShapedArray<Float>(converting: array).scalars)
     }
+
+    {{batch}}
 
     // MARK: - Zero-shot classification
 
@@ -505,6 +507,8 @@ public final class {{class_name}}: @unchecked Sendable {
     }
 
     {{vision_runner}}
+
+    {{batch_runner}}
 
     {{model_loader}}
 }
