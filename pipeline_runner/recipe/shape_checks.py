@@ -17,19 +17,20 @@ def _coreml_shapes(doc, data):
     fmt = data["convert"]["format"]
     target = float(data["ios"]["deployment_target"])
     for prefix, graph in graph_paths(data):
-        enumerates = False
+        enumerates, found_here = False, []
         for i, spec in enumerate(graph["inputs"]):
             section = spec.get("coreml")
             if not section:
                 continue
             at = (*prefix, "inputs", i, "coreml")
             found, enumerated = _input_problems(doc, at, spec, section, fmt)
-            problems += found
+            found_here += found
             enumerates = enumerates or enumerated
-        if not problems and enumerates:
+        problems += found_here
+        if enumerates:
             count = len(shape_specs.plan(graph).variants)
             where = (*prefix, "inputs")
-            if count > shape_specs.MAX_VARIANTS:
+            if count > shape_specs.MAX_VARIANTS and not found_here:
                 problems.append(doc.problem(where, f"{count} enumerated shape combinations (at most "
                                                    f"{shape_specs.MAX_VARIANTS}: each is a converted program)",
                                             "enumerate fewer sizes, or use `shapes` to list the combinations you need"))

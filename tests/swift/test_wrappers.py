@@ -299,7 +299,7 @@ def test_custom_layers_are_noted_and_double_inputs_work(custom_layer_model) -> N
     assert interface.inputs[0].dtype == "float64"  # a NeuralNetwork input, used as token ids
     source = generate_wrapper(interface, "M", "all", "token_model", "M", None)
     assert "CustomSquareLayer" in source
-    assert "MLShapedArray<Double>(scalars: tokenIDs.map { Double($0) }, shape: Self.inputShape)" in source
+    assert "MLShapedArray<Double>(scalars: padded.map { Double($0) }, shape: shape)" in source
     assert swift_syntax_errors(source) == []
 
 
