@@ -281,6 +281,12 @@ struct {cls}Adapter: ImageClassifying {{
         try await model.classify(pixelBuffer, orientation: orientation, topK: topK)
             .map {{ ModelKit.Prediction(label: $0.label, confidence: Float($0.confidence)) }}
     }}
+
+    func classify(_ images: [CGImage], topK: Int) async throws -> [[ModelKit.Prediction]] {{
+        try await model.classify(images, topK: topK).map {{ predictions in
+            predictions.map {{ ModelKit.Prediction(label: $0.label, confidence: Float($0.confidence)) }}
+        }}
+    }}
 }}
 '''
 
@@ -295,6 +301,14 @@ struct {cls}Adapter: ImageTextEmbedding {{
 
     func embed(text: String) async throws -> [Float] {{
         try await model.embed(text: text)
+    }}
+
+    func embed(images: [CGImage]) async throws -> [[Float]] {{
+        try await model.embed(images: images)
+    }}
+
+    func embed(texts: [String]) async throws -> [[Float]] {{
+        try await model.embed(texts: texts)
     }}
 }}
 '''

@@ -50,5 +50,17 @@ def token_lengths(interface: ModelInterface, feature: FeatureInfo) -> tuple[list
     return lengths, [pairs[n] for n in lengths]
 
 
+def batch_sizes(interface: ModelInterface, feature: FeatureInfo) -> tuple[list[int], list[str | None]]:
+    """(batch sizes ascending, the function running each) for an input whose axis 0 is the batch."""
+    default = list(feature.shape)
+    if len(interface.function_shapes) > 1:
+        pairs = {shapes[feature.name][0]: name for name, shapes in interface.function_shapes.items()
+                 if shapes[feature.name][1:] == default[1:]}
+    else:
+        pairs = {default[0]: None}
+    sizes = sorted(pairs)
+    return sizes, [pairs[n] for n in sizes]
+
+
 def optional_strings_literal(values: list[str | None]) -> str:
     return "[" + ", ".join("nil" if v is None else swift_string_literal(v) for v in values) + "]"

@@ -437,6 +437,11 @@ def _embedding_model(
     constants.add("outputShape", image_output.shape, "Image embedding output shape.", "[Int]")
     constants.add("embeddingDimension", dimension, "Length of an embedding.")
     _token_constants(constants, text_input, prefix="text", model="text encoder")
+    sizes, functions = flexible.batch_sizes(text_interface, text_input)
+    constants.add("textBatchSizes", sizes, "How many texts the text encoder takes per call, smallest first.", "[Int]")
+    constants.add("textFunctionNames", flexible.optional_strings_literal(functions),
+                  "The text-encoder function for each of ``textBatchSizes`` (`nil`: its only function).",
+                  "[String?]", raw=True)
     constants.add("textOutputName", text_output.name, "Text embedding output feature name.")
     constants.add("textOutputShape", text_output.shape, "Text embedding output shape.", "[Int]")
     constants.add(
@@ -469,10 +474,11 @@ def _embedding_model(
         resource_name=resource,
         text_resource_name=text_resource,
         constants=constants.render(),
-        text_input_array=_shaped_input(text_input, "tokenIDs", "textInputShape"),
         vision_runner=render(tpl.VISION_RUNNER, class_name=class_name),
         batch=render(batch_tpl.EMBED_BATCH, class_name=class_name,
-                     text_input_array=_shaped_input(text_input, "tokenIDs", "textInputShape")),
+                     function_note=" (one model function each)" if any(functions) else "",
+                     text_batch_input=_shaped_input(text_input, "batch.flatMap { $0 }", "textInputShape").replace(
+                         "shape: Self.textInputShape", "shape: shape")),
         batch_runner=render(batch_tpl.BATCH_RUNNER, class_name=class_name),
         model_loader=flexible.model_loader(class_name, interface, text_interface),
     )

@@ -39,6 +39,32 @@ def multifunction_tokens(tmp_path_factory):
     return out
 
 
+def _text_program(batch: int):
+    from coremltools.converters.mil import Builder as mb
+    from coremltools.converters.mil.mil import types
+
+    @mb.program(input_specs=[mb.TensorSpec(shape=(batch, 20), dtype=types.int32)], opset_version=ct.target.iOS18)
+    def prog(text):
+        pooled = mb.reduce_mean(x=mb.cast(x=text, dtype="fp32"), axes=[1], keep_dims=True)
+        return mb.mul(x=pooled, y=np.ones((1, 8), dtype=np.float32), name="text_embedding")
+
+    return prog
+
+
+@pytest.fixture(scope="module")
+def batched_text_encoder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batched_text")
+    desc = ct.utils.MultiFunctionDescriptor()
+    for batch in (1, 4):
+        path = root / f"b{batch}.mlpackage"
+        ct.convert(_text_program(batch), convert_to="mlprogram", minimum_deployment_target=ct.target.iOS18).save(str(path))
+        desc.add_function(str(path), src_function_name="main", target_function_name=f"text_{batch}x20")
+    desc.default_function_name = "text_1x20"
+    out = root / "TextEncoder.mlpackage"
+    ct.utils.save_multifunction(desc, str(out))
+    return out
+
+
 def _checked(source: str) -> str:
     assert swift_syntax_errors(source) == []
     _assert_no_force_unwrap(source)
@@ -99,3 +125,17 @@ def test_embedding_model_batches_images_and_texts(models) -> None:
     assert "public func embed(texts: [String]) async throws -> [[Float]]" in source
     assert "public func addLabels(_ labels: [String], template: String" in source
     assert source.count("try model.predictions(fromBatch:") == 1  # one runner, used by both
+    constants = _static_constants(source)
+    assert constants["textBatchSizes"] == [1] and constants["textFunctionNames"] == "[nil]"
+    assert "let embeddings = try await embed(texts: [text])" in source  # one text is a batch of one
+
+
+def test_embedding_model_uses_the_text_encoders_batch_functions(models, batched_text_encoder) -> None:
+    extras = {"text_interface": read_model_interface(batched_text_encoder), "text_graph": "TextEncoder"}
+    interface = read_model_interface(models["image_encoder"])
+    source = _checked(generate_wrapper(interface, "Clip", "all", "embedding_model", "Clip", extras))
+    constants = _static_constants(source)
+    assert constants["textBatchSizes"] == [1, 4]
+    assert constants["textFunctionNames"] == ["text_1x20", "text_4x20"]
+    assert "MLShapedArray<Int32>(scalars: batch.flatMap { $0 }, shape: shape)" in source
+    assert "configuration.functionName = functionName" in source and "@available(iOS 18.0" in source

@@ -102,23 +102,52 @@ public func embed(images: [CGImage]) async throws -> [[Float]] {
     return try await Self.batchPredictions(model, inputs).map { try Self.normalized(Self.floats(named: Self.outputName, in: $0)) }
 }
 
-/// L2-normalised embeddings of several texts in one Core ML batch (`predictions(fromBatch:)`),
-/// e.g. a list of labels; each is tokenised to ``textSequenceLength`` tokens.
+/// L2-normalised embeddings of several texts (e.g. labels), each tokenised to ``textSequenceLength`` tokens.
+///
+/// The text encoder takes ``textBatchSizes`` texts per call{{function_note}}: the texts go in chunks of
+/// the largest size, the last chunk to the smallest size that holds it (filled up with its last text,
+/// whose extra results are dropped), and the chunks of each size in one Core ML batch (`predictions(fromBatch:)`).
 public func embed(texts: [String]) async throws -> [[Float]] {
     guard !texts.isEmpty else {
         return []
     }
     let tokenizer = try currentTokenizer()
-    let model = try await textLoader.model()
-    let inputs: [MLFeatureProvider] = try texts.map { text in
+    let rows: [[Int32]] = try texts.map { text in
         let tokenIDs = try tokenizer.encode(text, contextLength: Self.textSequenceLength)
         guard tokenIDs.count == Self.textSequenceLength else {
             throw {{class_name}}Error.wrongSequenceLength(expected: Self.textSequenceLength, actual: tokenIDs.count)
         }
-        {{text_input_array}}
-        return try MLDictionaryFeatureProvider(dictionary: [Self.textInputName: MLFeatureValue(shapedArray: input)])
+        return tokenIDs
     }
-    return try await Self.batchPredictions(model, inputs).map { try Self.normalized(Self.floats(named: Self.textOutputName, in: $0)) }
+    let largest = Self.textBatchSizes[Self.textBatchSizes.count - 1]
+    var chunksBySize: [Int: [(start: Int, count: Int)]] = [:]
+    for start in stride(from: 0, to: rows.count, by: largest) {
+        let count = min(largest, rows.count - start)
+        let index = Self.textBatchSizes.firstIndex(where: { $0 >= count }) ?? Self.textBatchSizes.count - 1
+        chunksBySize[index, default: []].append((start: start, count: count))
+    }
+    var embeddings = [[Float]](repeating: [], count: rows.count)
+    for (index, chunks) in chunksBySize {
+        let size = Self.textBatchSizes[index]
+        let model = try await textLoaders[index].model()
+        var shape = Self.textInputShape
+        shape[0] = size
+        let inputs: [MLFeatureProvider] = try chunks.map { chunk in
+            var batch = Array(rows[chunk.start..<(chunk.start + chunk.count)])
+            batch += Array(repeating: batch[batch.count - 1], count: size - chunk.count)
+            {{text_batch_input}}
+            return try MLDictionaryFeatureProvider(dictionary: [Self.textInputName: MLFeatureValue(shapedArray: input)])
+        }
+        let outputs = try await Self.batchPredictions(model, inputs)
+        for (chunk, output) in zip(chunks, outputs) {
+            let scalars = try Self.floats(named: Self.textOutputName, in: output)
+            for row in 0..<chunk.count {
+                let values = scalars[(row * Self.embeddingDimension)..<((row + 1) * Self.embeddingDimension)]
+                embeddings[chunk.start + row] = try Self.normalized(Array(values))
+            }
+        }
+    }
+    return embeddings
 }
 
 /// Adds several labels at once, their prompts embedded in one batch (see ``addLabel(_:template:)``).

@@ -346,7 +346,8 @@ public final class {{class_name}}: @unchecked Sendable {
     }
 
     private let imageLoader: ModelLoader
-    private let textLoader: ModelLoader
+    /// One text-encoder loader per entry of ``textBatchSizes`` (the function of that batch size).
+    private let textLoaders: [ModelLoader]
     private let labelsURL: URL?
     private let vocabularyURL: URL?
     private let mergesURL: URL?
@@ -371,7 +372,11 @@ public final class {{class_name}}: @unchecked Sendable {
         computeUnits: MLComputeUnits = {{class_name}}.defaultComputeUnits
     ) {
         imageLoader = ModelLoader(resourceName: {{class_name}}.modelResourceName, url: imageModelURL, computeUnits: computeUnits)
-        textLoader = ModelLoader(resourceName: {{class_name}}.textModelResourceName, url: textModelURL, computeUnits: computeUnits)
+        textLoaders = {{class_name}}.textFunctionNames.map {
+            ModelLoader(
+                resourceName: {{class_name}}.textModelResourceName, url: textModelURL, computeUnits: computeUnits, functionName: $0
+            )
+        }
         self.labelsURL = labelsURL
         self.vocabularyURL = vocabularyURL
         self.mergesURL = mergesURL
@@ -391,18 +396,11 @@ public final class {{class_name}}: @unchecked Sendable {
 
     /// The L2-normalised embedding of a text, tokenised with `CLIPTokenizer` to ``textSequenceLength`` tokens.
     public func embed(text: String) async throws -> [Float] {
-        let tokenIDs = try currentTokenizer().encode(text, contextLength: Self.textSequenceLength)
-        guard tokenIDs.count == Self.textSequenceLength else {
-            throw {{class_name}}Error.wrongSequenceLength(expected: Self.textSequenceLength, actual: tokenIDs.count)
+        let embeddings = try await embed(texts: [text])
+        guard let embedding = embeddings.first else {
+            throw {{class_name}}Error.unexpectedOutput("the text encoder returned no embedding")
         }
-        let model = try await textLoader.model()
-        {{text_input_array}}
-        let features = try MLDictionaryFeatureProvider(dictionary: [Self.textInputName: MLFeatureValue(shapedArray: input)])
-        let output = try await model.prediction(from: features)
-        guard let array = output.featureValue(for: Self.textOutputName)?.multiArrayValue else {
-            throw {{class_name}}Error.unexpectedOutput("no multi-array output '\\(Self.textOutputName)'")
-        }
-        return try Self.normalized(MLShapedArray<Float>(converting: array).scalars)
+        return embedding
     }
 
     {{batch}}
