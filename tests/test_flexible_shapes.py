@@ -213,3 +213,46 @@ def test_neuralnetwork_flexible_inputs_when_the_layers_allow(write_recipe, run_c
     assert checked == ({(1, 8), (4, 8)} if "enumerated" in shapes else {(1, 8), (3, 8), (6, 8)})
     with pytest.raises(InputError, match="the model takes"):
         load_model(root / "coreml" / "tiny_mlp.mlmodel").predict({"x": np.zeros((7, 8), np.float32)})
+
+
+CNN = """\
+name: tiny_cnn
+model:
+  source: python
+  architecture: tests.fixtures.tiny_models:tiny_cnn
+inputs:
+  - name: image
+    shape: [1, 3, 32, 32]
+    dynamic_axes: {0: batch, 2: height, 3: width}
+    image: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
+    coreml:
+      sizes: [[32, 32], [48, 64]]
+outputs:
+  - name: logits
+    kind: logits
+convert: {format: mlprogram, precision: fp32}
+ios: {deployment_target: "18", wrapper: image_classifier, class_name: TinyCNN}
+validate:
+  samples: 2
+"""
+
+
+def test_enumerated_image_sizes_are_functions_and_the_batch_is_a_note(write_recipe, run_cli, tmp_path):
+    import coremltools as ct
+
+    code, out, err = run_cli(write_recipe(CNN))
+    assert code == 0, out + err
+    root = tmp_path / "build" / "tiny_cnn"
+    spec = ct.utils.load_spec(str(root / "coreml" / "tiny_cnn.mlpackage"))
+    sizes = {f.name: (f.input[0].type.imageType.height, f.input[0].type.imageType.width)
+             for f in spec.description.functions}
+    assert sizes == {"image_1x3x32x32": (32, 32), "image_1x3x48x64": (48, 64)}
+    report = read_json(root / "validation" / "tiny_cnn.json")
+    assert report["passed"], report["failures"]
+    entry = report["checks"]["coreml_shapes"]["shapes"]["image_1x3x48x64"]
+    assert entry["coreml_numerics"]["function"] == "image_1x3x48x64"
+    assert entry["coreml_numerics"]["outputs"]["logits"]["max_abs_error"] < 1e-3
+    notes = read_json(root / "manifest.json")["stages"]["convert[tiny_cnn]"]["notes"]
+    assert len(notes) == 1 and "predictions(fromBatch:)" in notes[0]
+    swift = (root / "swift" / "TinyCNN.swift").read_text()
+    assert "public func classify(_ images: [CGImage], topK: Int = 5) async throws -> [[Prediction]]" in swift
