@@ -44,9 +44,9 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
         progress.step("saving Core ML model")
         mlmodel.save(str(out_path))
         shapes_info = {"kind": "fixed", "shapes": {n: list(s) for n, s in plan.default.shapes.items()}}
-    from pipeline_runner.coreml_reference.model import read_spec
+    import coremltools as ct
 
-    spec, _ = read_spec(out_path)
+    spec = ct.utils.load_spec(str(out_path))
     return {
         "format": cfg["format"],
         "precision": cfg["precision"] if cfg["format"] == "mlprogram" else "fp32 (NeuralNetwork: set by the runtime)",

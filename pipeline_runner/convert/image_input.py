@@ -83,7 +83,8 @@ def coreml_image_inputs(ct, graph: dict, shapes: dict | None = None) -> list | N
     if not specs:
         return None
     layouts = {"RGB": ct.colorlayout.RGB, "BGR": ct.colorlayout.BGR}
-    return [ct.ImageType(name=s["name"], shape=tuple((shapes or {}).get(s["name"], s["shape"])), color_layout=layouts[s["image"]["color_layout"]],
+    return [ct.ImageType(name=s["name"], shape=tuple((shapes or {}).get(s["name"], s["shape"])),
+                         color_layout=layouts[s["image"]["color_layout"]],
                          scale=1.0, bias=[0.0, 0.0, 0.0], channel_first=True)
             for s in specs]
 

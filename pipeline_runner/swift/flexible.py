@@ -62,5 +62,27 @@ def batch_sizes(interface: ModelInterface, feature: FeatureInfo) -> tuple[list[i
     return sizes, [pairs[n] for n in sizes]
 
 
+def add_length_constants(constants, interface: ModelInterface, feature: FeatureInfo):
+    """``sequenceLengths``, ``maximumSequenceLength``, ``functionNames``, ``padTokenID``; returns (lengths, functions)."""
+    lengths, functions = token_lengths(interface, feature)
+    constants.add("sequenceLengths", lengths, "The sequence lengths the model takes, shortest first.", "[Int]")
+    constants.add("maximumSequenceLength", lengths[-1], "The longest sequence the model takes.")
+    constants.add("functionNames", optional_strings_literal(functions),
+                  "The model function for each of ``sequenceLengths`` (`nil`: the model's only function).",
+                  "[String?]", raw=True)
+    constants.add("padTokenID", 0, "Token id that pads a sequence up to the chosen length.", "Int32")
+    return lengths, functions
+
+
+def add_batch_constants(constants, interface: ModelInterface, feature: FeatureInfo) -> list[str | None]:
+    """``textBatchSizes`` and ``textFunctionNames`` of a text encoder; returns the functions."""
+    sizes, functions = batch_sizes(interface, feature)
+    constants.add("textBatchSizes", sizes, "How many texts the text encoder takes per call, smallest first.", "[Int]")
+    constants.add("textFunctionNames", optional_strings_literal(functions),
+                  "The text-encoder function for each of ``textBatchSizes`` (`nil`: its only function).",
+                  "[String?]", raw=True)
+    return functions
+
+
 def optional_strings_literal(values: list[str | None]) -> str:
     return "[" + ", ".join("nil" if v is None else swift_string_literal(v) for v in values) + "]"

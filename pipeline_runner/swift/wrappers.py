@@ -373,13 +373,7 @@ def _token_model(
     _token_constants(constants, token)
     constants.add("outputName", output.name, "Logits output feature name.")
     constants.add("outputShape", output.shape, "Logits output shape (empty when the spec leaves it open).", "[Int]")
-    lengths, functions = flexible.token_lengths(interface, token)
-    constants.add("sequenceLengths", lengths, "The sequence lengths the model takes, shortest first.", "[Int]")
-    constants.add("maximumSequenceLength", lengths[-1], "The longest sequence the model takes.")
-    constants.add("functionNames", flexible.optional_strings_literal(functions),
-                  "The model function for each of ``sequenceLengths`` (`nil`: the model's only function).",
-                  "[String?]", raw=True)
-    constants.add("padTokenID", 0, "Token id that pads a sequence up to the chosen length.", "Int32")
+    lengths, functions = flexible.add_length_constants(constants, interface, token)
     api = [
         f"let model = {class_name}()",
         f"let logits = try await model.logits(for: ids)  // 1...{class_name}.maximumSequenceLength ids",
@@ -437,11 +431,7 @@ def _embedding_model(
     constants.add("outputShape", image_output.shape, "Image embedding output shape.", "[Int]")
     constants.add("embeddingDimension", dimension, "Length of an embedding.")
     _token_constants(constants, text_input, prefix="text", model="text encoder")
-    sizes, functions = flexible.batch_sizes(text_interface, text_input)
-    constants.add("textBatchSizes", sizes, "How many texts the text encoder takes per call, smallest first.", "[Int]")
-    constants.add("textFunctionNames", flexible.optional_strings_literal(functions),
-                  "The text-encoder function for each of ``textBatchSizes`` (`nil`: its only function).",
-                  "[String?]", raw=True)
+    functions = flexible.add_batch_constants(constants, text_interface, text_input)
     constants.add("textOutputName", text_output.name, "Text embedding output feature name.")
     constants.add("textOutputShape", text_output.shape, "Text embedding output shape.", "[Int]")
     constants.add(
