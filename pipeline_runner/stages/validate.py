@@ -50,7 +50,7 @@ def run(ctx: StageContext) -> StageResult:
     onnx_actual = onnx_outputs(session, graph, samples)  # kept for the build report's parity plots
     onnx_report = compare_outputs(onnx_actual, expected, tolerance, kinds,
                                   label="ONNX Runtime vs PyTorch", where="onnxruntime CPU")
-    dynamic = {"ran": False, "reason": "no dynamic axes"}
+    dynamic = {"ran": False, "reason": "no dynamic axes without declared Core ML shapes (those: coreml_shapes)"}
     resized = resized_inputs(graph)
     if resized:
         # The dynamic axes really are dynamic: run ONNX at twice the dummy size on those axes
