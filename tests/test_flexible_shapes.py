@@ -256,3 +256,27 @@ def test_enumerated_image_sizes_are_functions_and_the_batch_is_a_note(write_reci
     assert len(notes) == 1 and "predictions(fromBatch:)" in notes[0]
     swift = (root / "swift" / "TinyCNN.swift").read_text()
     assert "public func classify(_ images: [CGImage], topK: Int = 5) async throws -> [[Prediction]]" in swift
+
+
+@pytest.mark.slow
+def test_shipped_inline_transformer_takes_four_lengths_in_a_small_package(tmp_path_factory):
+    import os
+
+    import coremltools as ct
+
+    from pipeline_runner.cli import main
+    from tests.conftest import REPO
+
+    build = os.environ.get("PIPELINE_TEST_BUILD") or str(tmp_path_factory.mktemp("build"))
+    assert main([str(REPO / "pipelines" / "custom_transformer_inline.yaml"), "--build-dir", build]) == 0
+    root = REPO / build / "custom_transformer_inline"
+    spec = ct.utils.load_spec(str(root / "coreml" / "custom_transformer_inline.mlpackage"))
+    lengths = sorted(f.input[0].type.multiArrayType.shape[1] for f in spec.description.functions)
+    assert lengths == [16, 32, 64, 128]
+    info = read_json(root / "manifest.json")["stages"]["convert[custom_transformer_inline]"]["info"]["coreml_shapes"]
+    assert info["growth"] < 0.10, info
+    checks = read_json(root / "validation" / "custom_transformer_inline.json")["checks"]
+    assert checks["coreml_numerics"]["function"] == "input_ids_1x128"
+    assert sorted(checks["coreml_shapes"]["shapes"]) == ["input_ids_1x16", "input_ids_1x32", "input_ids_1x64"]
+    assert all(s["coreml_numerics"]["passed"] and s["coreml_numerics"]["where"] == "linux-reference"
+               for s in checks["coreml_shapes"]["shapes"].values())
