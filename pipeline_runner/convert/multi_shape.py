@@ -28,13 +28,24 @@ from pathlib import Path
 
 def convert_flexible(model, out_path: Path, recipe, graph: dict, plan, build: Callable, stamp: Callable) -> dict:
     """Save a model taking every shape of ``plan``; return what it holds (functions or flexible inputs, sizes)."""
+    from pipeline_runner.errors import StageError
+
+    stage = f"convert[{graph['name']}]"
     if recipe.data["convert"]["format"] == "mlprogram":
-        if plan.ranges:
+        if plan.ranges:  # the recipe check refuses this first
             r = plan.ranges[0]
-            raise ValueError(f"input {r.input!r} axis {r.axis}: a range needs one shape-polymorphic program, and "
-                             "onnx2coreml lowers each shape statically; use `enumerated` sizes (one function each)")
+            raise StageError(recipe.name, stage, f"input {r.input!r} axis {r.axis}: a range needs one shape-polymorphic "
+                                                 "program, and onnx2coreml lowers each shape statically; use `enumerated` "
+                                                 "sizes (one function each)")
         return _multifunction(model, Path(out_path), plan, build, stamp)
-    return _flexible_neuralnetwork(model, Path(out_path), graph, plan, build, stamp)
+    try:
+        return _flexible_neuralnetwork(model, Path(out_path), graph, plan, build, stamp)
+    except NotPolymorphic as exc:
+        raise StageError(recipe.name, stage, str(exc)) from None
+
+
+class NotPolymorphic(ValueError):
+    """The NeuralNetwork layers differ between shapes, so one model cannot take them all."""
 
 
 def package_size(path: Path) -> int:
@@ -93,7 +104,7 @@ def _flexible_neuralnetwork(model, out_path: Path, graph: dict, plan, build, sta
             continue
         difference = _first_difference(reference, _layers(build(model, shapes).get_spec()))
         if difference:
-            raise ValueError(f"NeuralNetwork flexible shapes need shape-polymorphic layers, and this graph's are not: "
+            raise NotPolymorphic(f"NeuralNetwork flexible shapes need shape-polymorphic layers, and this graph's are not: "
                              f"converted at {label}, {difference}. A NeuralNetwork model holds one function; use "
                              "`convert.format: mlprogram` (iOS 18: one function per enumerated shape), or `fixed`")
     spec = default.get_spec()
