@@ -65,6 +65,9 @@ def _multifunction(model, out_path: Path, plan, build, stamp) -> dict:
             stamp(mlmodel)  # input/output descriptions travel into each function's description
             paths[variant.name] = Path(tmp) / f"{variant.name}.mlpackage"
             mlmodel.save(str(paths[variant.name]))
+        from pipeline_runner import progress
+
+        progress.step(f"merging {len(paths)} functions into one package (weights stored once)")
         desc = ct.utils.MultiFunctionDescriptor()
         for name, path in paths.items():
             desc.add_function(str(path), src_function_name="main", target_function_name=name)
