@@ -166,6 +166,9 @@ def test_inline_transformer_is_one_function_per_length_and_validated_at_each(wri
         assert entry["onnx_vs_pytorch"]["outputs"]["logits"]["max_abs_error"] < 1e-4
     assert report["checks"]["onnx_dynamic_axes"]["shapes"] == {"input_ids": [2, 16]}  # only the batch doubled
 
+    html = (root / "report.html").read_text()
+    assert "Core ML (reference executor) vs PyTorch at input_ids_1x4" in html  # every shape in the report
+
     swift = (root / "swift" / "TinyLM.swift").read_text()
     assert "public static let sequenceLengths: [Int] = [4, 8, 16]" in swift
     assert '["input_ids_1x4", "input_ids_1x8", "input_ids_1x16"]' in swift
