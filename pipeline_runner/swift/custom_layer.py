@@ -19,8 +19,12 @@ import re
 from dataclasses import dataclass
 
 from pipeline_runner.swift import elementwise as ew
-from pipeline_runner.swift.templates import custom_layer as tpl
-from pipeline_runner.swift.templates import doc_comment, render, swift_string_literal
+from pipeline_runner.swift.render import doc_comment, render, swift_string_literal
+
+# Swift types of layer parameters, in the order their readers appear in the generated class.
+_PARAMETER_TYPES = ("Float", "Int", "Bool", "String")
+# `MLMultiArray.withUnsafe(Mutable)BufferPointer(ofType:)`, which replaces the deprecated `dataPointer`.
+_BUFFER_POINTER_AVAILABILITY = "iOS 15.4, macOS 12.3, tvOS 15.4, watchOS 8.5, *"
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class GeneratedCustomLayer:
     source: str
     needs_hand_written: bool
     reason: str | None  # why the layer must be written by hand (None when generated)
+    metal_filename: str | None = None  # "<ClassName>Kernel.metal", for Xcode to compile (None for a stub)
+    metal_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ _SWIFT_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def generate_custom_layer(
-    function_text: str, class_name: str, parameters: dict, description: str
+    function_text: str, class_name: str, parameters: dict, description: str, deployment_target: str = "13"
 ) -> GeneratedCustomLayer:
     """Generate ``<class_name>.swift`` for a Core ML custom layer from ONNX function text.
 
@@ -52,6 +58,11 @@ def generate_custom_layer(
     str). Function attributes the body references (``Constant <value_float: float =
     @alpha>``) become ``Float`` parameters; their default comes from ``parameters``,
     else from the function's attribute default, else the parameter is required.
+
+    ``deployment_target`` (the recipe's ``ios.deployment_target``) decides whether the CPU loop
+    may use ``withUnsafeBufferPointer(ofType:)`` alone (iOS 15.4+) or also needs the
+    ``dataPointer`` path for older systems, behind ``#available``. The Metal kernel is also
+    returned as a ``.metal`` file, which Xcode compiles into the app's default library.
 
     Raises ``ValueError`` for an invalid class name, unparsable function text or a
     parameter default of an unsupported type.
@@ -86,8 +97,14 @@ def generate_custom_layer(
         return GeneratedCustomLayer(f"{class_name}.swift", source, True, reason)
 
     params = _parameters(parameters, program.params, function)
-    source = _render_generated(context, program, params)
-    return GeneratedCustomLayer(f"{class_name}.swift", source, False, None)
+    source, kernel = _render_generated(context, program, params, _needs_data_pointer(deployment_target))
+    return GeneratedCustomLayer(f"{class_name}.swift", source, False, None, f"{class_name}Kernel.metal", kernel)
+
+
+def _needs_data_pointer(deployment_target: str) -> bool:
+    """True below iOS 15.4, where ``withUnsafeBufferPointer(ofType:)`` does not exist yet."""
+    parts = [int(p) for p in str(deployment_target).split(".")[:2]] + [0]
+    return (parts[0], parts[1]) < (15, 4)
 
 
 # ---------------------------------------------------------------- parameters
@@ -188,10 +205,10 @@ def _parameter_reads(params: list[_Parameter], class_name: str) -> str:
 
 
 def _parameter_readers(params: list[_Parameter]) -> str:
-    types = sorted({p.swift_type for p in params}, key=list(tpl.PARAMETER_READERS).index)
+    types = {p.swift_type for p in params}
     if not types:
         return ""
-    return "\n".join(["\n// MARK: - Layer parameters\n", *(tpl.PARAMETER_READERS[t] for t in types)])
+    return "\n// MARK: - Layer parameters\n\n" + render("custom_layer_parameters.swift", parameter_types=types)
 
 
 # ---------------------------------------------------------------- rendering
@@ -231,7 +248,7 @@ def _common_values(context: _Context, params: list[_Parameter]) -> dict[str, str
 
 def _header(context: _Context) -> str:
     return render(
-        tpl.HEADER,
+        "custom_layer_header.swift",
         filename=f"{context.class_name}.swift",
         function_ref=context.function_ref,
         class_name=context.class_name,
@@ -244,7 +261,7 @@ def _render_stub(context: _Context, params: list[_Parameter], reason: str) -> st
         "- `outputShapes`, `evaluate` and `encode` throw until they are written by hand.",
     ]
     body = render(
-        tpl.STUB_CLASS,
+        "custom_layer_stub.swift",
         class_doc=_class_doc(context, params, notes),
         message_literal=swift_string_literal(reason),
         **_common_values(context, params),
@@ -252,7 +269,10 @@ def _render_stub(context: _Context, params: list[_Parameter], reason: str) -> st
     return _header(context) + "\n" + body
 
 
-def _render_generated(context: _Context, program: ew.ElementwiseProgram, params: list[_Parameter]) -> str:
+def _render_generated(
+    context: _Context, program: ew.ElementwiseProgram, params: list[_Parameter], needs_data_pointer: bool
+) -> tuple[str, str]:
+    """(Swift source of the layer, source of its Metal kernel)."""
     namer = ew.Namer()
     for p in params:  # parameters keep their property names inside the loop and kernel
         namer.fresh(p.ident)
@@ -266,38 +286,55 @@ def _render_generated(context: _Context, program: ew.ElementwiseProgram, params:
     swift_body = ew.render_body(program, "swift", input_idents, param_ident, namer.fork())
     metal_body = ew.render_body(program, "metal", input_idents, param_ident, namer.fork())
 
-    def cpu_loop(element: str) -> str:
-        if element == "Float" and (vforce := _single_vforce_op(program)):
-            return "\n".join(
-                [
-                    f"// One op that vForce implements directly: {vforce} over the whole buffer.",
-                    f"let {input_ptrs[0]} = inputs[0].dataPointer.bindMemory(to: Float.self, capacity: count)",
-                    f"let {output_ptrs[0]} = outputs[0].dataPointer.bindMemory(to: Float.self, capacity: count)",
-                    "var elementCount = Int32(count)",
-                    f"{vforce}({output_ptrs[0]}, {input_ptrs[0]}, &elementCount)",
-                ]
-            )
+    vforce = _single_vforce_op(program)
+
+    def loop_body(element: str, pointers: str) -> str:
+        """The element loop (or one vForce call) over pointers named in input_ptrs/output_ptrs."""
+        if element == "Float" and vforce:
+            source, destination = input_ptrs[0], output_ptrs[0]
+            if pointers == "buffer":  # buffer pointers: their base addresses
+                source, destination = f"{source}.baseAddress", f"{destination}.baseAddress"
+                guard = [f"guard let source = {source}, let destination = {destination} else {{", "    return", "}"]
+                source, destination = "source", "destination"
+            else:
+                guard = []
+            return "\n".join([f"// One op that vForce implements directly: {vforce} over the whole buffer.", *guard,
+                              "var elementCount = Int32(count)", f"{vforce}({destination}, {source}, &elementCount)"])
         convert_in = "{}" if element == "Float" else "Float({})"
         convert_out = "{}" if element == "Float" else "Float16({})"
-        bindings = [
-            f"let {ptr} = inputs[{i}].dataPointer.bindMemory(to: {element}.self, capacity: count)"
-            for i, ptr in enumerate(input_ptrs)
-        ] + [
-            f"let {ptr} = outputs[{i}].dataPointer.bindMemory(to: {element}.self, capacity: count)"
-            for i, ptr in enumerate(output_ptrs)
-        ]
         loads = [f"let {x} = {convert_in.format(f'{ptr}[index]')}" for x, ptr in zip(input_idents, input_ptrs)]
-        stores = [
-            f"{ptr}[index] = {convert_out.format(expr)}"
-            for ptr, expr in zip(output_ptrs, swift_body.output_expressions)
-        ]
-        return render(
-            tpl.CPU_LOOP,
-            pointer_bindings="\n".join(bindings),
-            loads="\n".join(loads),
-            statements="\n".join(swift_body.statements),
-            stores="\n".join(stores),
-        )
+        stores = [f"{ptr}[index] = {convert_out.format(expr)}"
+                  for ptr, expr in zip(output_ptrs, swift_body.output_expressions)]
+        return render("custom_layer_cpu_loop.swift", loads="\n".join(loads),
+                      statements="\n".join(swift_body.statements), stores="\n".join(stores))
+
+    def with_buffers(element: str) -> str:
+        """The loop inside one `withUnsafe(Mutable)BufferPointer(ofType:)` closure per array."""
+        opens = [f"inputs[{i}].withUnsafeBufferPointer(ofType: {element}.self) "
+                 f"{{ ({ptr}: UnsafeBufferPointer<{element}>) -> Void in" for i, ptr in enumerate(input_ptrs)]
+        opens += [f"outputs[{i}].withUnsafeMutableBufferPointer(ofType: {element}.self) "
+                  f"{{ ({ptr}: inout UnsafeMutableBufferPointer<{element}>, _: [Int]) -> Void in"
+                  for i, ptr in enumerate(output_ptrs)]
+        lines = [("    " * depth) + line for depth, line in enumerate(opens)]
+        lines += [("    " * len(opens)) + line if line else "" for line in loop_body(element, "buffer").splitlines()]
+        lines += [("    " * depth) + "}" for depth in reversed(range(len(opens)))]
+        return "\n".join(lines)
+
+    def with_data_pointers(element: str) -> str:
+        """The loop over `dataPointer` memory (systems before iOS 15.4)."""
+        bindings = [f"let {ptr} = inputs[{i}].dataPointer.bindMemory(to: {element}.self, capacity: count)"
+                    for i, ptr in enumerate(input_ptrs)]
+        bindings += [f"let {ptr} = outputs[{i}].dataPointer.bindMemory(to: {element}.self, capacity: count)"
+                     for i, ptr in enumerate(output_ptrs)]
+        return "\n".join([*bindings, loop_body(element, "data")])
+
+    def cpu_loop(element: str) -> str:
+        if element == "Float16" or not needs_data_pointer:  # Float16 runs on iOS 16+ only
+            return with_buffers(element)
+        inner = "\n".join("    " + line if line else "" for line in with_buffers(element).splitlines())
+        older = "\n".join("    " + line if line else "" for line in with_data_pointers(element).splitlines())
+        return "\n".join([f"if #available({_BUFFER_POINTER_AVAILABILITY}) {{", inner, "} else {",
+                          "    // `dataPointer` (deprecated in newer SDKs) is the only way before iOS 15.4.", older, "}"])
 
     kernel_name = f"{context.class_name}Kernel"
     metal_source = _metal_source(
@@ -320,18 +357,18 @@ def _render_generated(context: _Context, program: ew.ElementwiseProgram, params:
         "- All inputs must have the same shape; every output has that shape (no broadcasting).",
     ]
     body = render(
-        tpl.GENERATED_CLASS,
+        "custom_layer.swift",
         class_doc=_class_doc(context, params, notes),
         kernel_name=kernel_name,
-        metal_source=metal_source,
+        metal_source="\n".join(f"    {line}" if line.strip() else "" for line in metal_source.splitlines()),
         parameter_locals="\n".join(f"let {p.ident} = self.{p.ident}" for p in used_params),
         float32_body=cpu_loop("Float"),
         float16_body=cpu_loop("Float16"),
         set_parameter_bytes=set_bytes,
-        shape_checks=render(tpl.SHAPE_CHECKS, class_name=context.class_name),
+        shape_checks=render("custom_layer_shapes.swift", class_name=context.class_name),
         **_common_values(context, params),
     )
-    return _header(context) + "\n" + body
+    return _header(context) + "\n" + body, metal_source
 
 
 _VFORCE = {"Exp": "vvexpf", "Log": "vvlogf", "Sqrt": "vvsqrtf", "Tanh": "vvtanhf"}
@@ -378,7 +415,7 @@ def _metal_source(
         f"{tex}.write(half4({expr}), gid.xy, gid.z);" for tex, expr in zip(output_textures, body.output_expressions)
     ]
     source = render(
-        tpl.METAL_KERNEL,
+        "custom_layer_kernel.metal",
         function_ref=context.function_ref,
         kernel_name=kernel_name,
         arguments="\n".join(arguments),
@@ -388,4 +425,4 @@ def _metal_source(
         statements="\n".join(body.statements),
         stores="\n".join(stores),
     )
-    return "\n".join(f"    {line}" if line.strip() else "" for line in source.splitlines())
+    return source
