@@ -60,8 +60,10 @@ def test_no_force_unwraps_in_modelkit(path):
 
 def test_package_declares_library_tests_and_resources():
     package = (MODELKIT / "Package.swift").read_text(encoding="utf-8")
-    assert package.startswith("// swift-tools-version: 5.9")
-    assert ".iOS(.v17)" in package and ".macOS(.v14)" in package
+    assert package.startswith("// swift-tools-version: 6.0")
+    # iOS 13: the oldest ios.deployment_target; Swift 6 language mode (strict concurrency).
+    assert ".iOS(.v13)" in package and ".macOS(.v10_15)" in package
+    assert "swiftLanguageModes: [.v6]" in package
     assert '.library(name: "ModelKit", targets: ["ModelKit"])' in package
     assert re.search(r'\.testTarget\(\s*name: "ModelKitTests",\s*dependencies: \["ModelKit"\],'
                      r'\s*resources: \[\.copy\("Resources"\)\]', package)
@@ -222,7 +224,7 @@ def test_app_sources_cover_the_features():
     sources = {p.name: p.read_text(encoding="utf-8") for p in APP_SOURCES.glob("*.swift")}
     joined = "\n".join(sources.values())
     assert "@main" in joined and "PhotosPicker" in joined and "AVCaptureSession" in joined
-    assert "protocol ImageClassifying" in joined and "protocol ImageTextEmbedding" in joined
+    assert "case classifier(any ImageClassifying)" in joined and "case embedder(any ImageTextEmbedding)" in joined
     assert "ModelCatalog.load" in joined and "ModelRegistry.capability(for:" in joined
     assert '"a photo of a {}."' in joined
     assert "import ModelKit" in joined
@@ -283,8 +285,9 @@ def test_copy_models_copies_builds_and_writes_catalog(tmp_path, capsys):
 
     registry = (dest / "ModelRegistry.swift").read_text()
     assert swift_syntax_errors(registry) == []
-    assert 'case "vit":\n            return .classifier(ViTClassifierAdapter(model: ViTClassifier()))' in registry
-    assert "struct MobileCLIPAdapter: ImageTextEmbedding" in registry
+    assert 'case "vit":\n            return .classifier(ViTClassifier())' in registry
+    assert 'case "mobileclip":\n            return .embedder(MobileCLIP())' in registry
+    assert "Adapter" not in registry  # the wrappers conform to ModelKit's protocols themselves
     assert 'case "tinylm":\n            return .unsupported(' in registry
     assert force_unwraps(registry) == []
 
@@ -336,9 +339,11 @@ def test_registry_for_no_models_parses(tmp_path):
 def test_app_and_registry_agree_on_names():
     """The generated registry uses the app's protocol and enum names; keep them in step."""
     sources = "\n".join(p.read_text(encoding="utf-8") for p in APP_SOURCES.glob("*.swift"))
+    modelkit = "\n".join(p.read_text(encoding="utf-8") for p in (MODELKIT / "Sources").rglob("*.swift"))
     registry = copy_models.render_registry([])
-    for name in ("ModelCapability", "ImageClassifying", "ImageTextEmbedding"):
-        assert re.search(rf"\b(enum|protocol) {name}\b", sources)
+    assert re.search(r"\benum ModelCapability: Sendable\b", sources)
+    for name in ("ImageClassifying", "ImageTextEmbedding"):
+        assert re.search(rf"\bpublic protocol {name}: Sendable\b", modelkit)
     assert "static func capability(for name: String) -> ModelCapability" in registry
     assert "case classifier(any ImageClassifying)" in sources and "case embedder(any ImageTextEmbedding)" in sources
     assert "case unsupported(String)" in sources

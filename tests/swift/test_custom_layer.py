@@ -317,7 +317,7 @@ def test_metal_kernel_is_built_once_per_process_and_errors_surface_at_load() -> 
     # The kernel also ships as a .metal file for Xcode to compile, identical to the embedded source.
     assert layer.metal_filename == "CustomSquareLayerKernel.metal"
     assert "kernel void CustomSquareLayerKernel(" in layer.metal_source
-    embedded = source[source.index('static let metalSource = """\n') + 30 : source.index('\n    """\n')]
+    embedded = source[source.index('static let metalSource = """\n') + 29 : source.index('\n    """\n')]
     assert "\n".join(line[4:] for line in embedded.splitlines()) == layer.metal_source.rstrip("\n")
 
 
@@ -335,4 +335,4 @@ def test_data_pointer_only_behind_availability_for_older_targets() -> None:
     new = source.index("if #available(iOS 15.4, macOS 12.3, tvOS 15.4, watchOS 8.5, *) {")
     fallback = source.index("} else {", new)
     assert new < source.index("withUnsafeMutableBufferPointer(ofType: Float.self)") < fallback
-    assert fallback < source.index("dataPointer") and source.count("dataPointer") == 2
+    assert fallback < source.index(".dataPointer") and source.count(".dataPointer") == 2

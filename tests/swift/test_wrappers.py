@@ -387,7 +387,7 @@ def test_modelkit_runtime_works_before_ios_17() -> None:
     load = loader[loader.index("private static func load"):]
     assert "if #available(iOS 14.0," in load and "try MLModel(contentsOf: modelURL, configuration: configuration)" in load
     arrays = (MODELKIT / "MultiArrays.swift").read_text()
-    assert "dataPointer" not in arrays and "withUnsafeMutableBufferPointer(ofType:" in arrays
+    assert ".dataPointer" not in arrays and "withUnsafeMutableBufferPointer(ofType:" in arrays
     assert "if #available(iOS 15.0," in arrays  # MLShapedArray only where it exists
     package = (MODELKIT.parents[1] / "Package.swift").read_text()
     assert ".iOS(.v13)" in package

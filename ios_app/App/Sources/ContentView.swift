@@ -38,8 +38,14 @@ struct ContentView: View {
 struct DemoView: View {
     @Bindable var store: ModelStore
 
-    private var selection: Binding<String> {
-        Binding(get: { store.selectedName ?? "" }, set: { store.select($0) })
+    /// The selected model's name; `nil` (no model) is never offered, so the picker never
+    /// starts on a tag that none of its rows has.
+    private var selection: Binding<String?> {
+        Binding(get: { store.selectedName }, set: { name in
+            if let name {
+                store.select(name)
+            }
+        })
     }
 
     var body: some View {
@@ -47,7 +53,7 @@ struct DemoView: View {
             VStack(alignment: .leading, spacing: 16) {
                 Picker("Model", selection: selection) {
                     ForEach(store.entries) { entry in
-                        Text("\(entry.name) (\(entry.className))").tag(entry.name)
+                        Text("\(entry.name) (\(entry.className))").tag(Optional(entry.name))
                     }
                 }
                 .pickerStyle(.menu)
