@@ -109,6 +109,30 @@ def test_tokenizer_fixtures_are_committed_and_current(tmp_path):
         assert committed.read_bytes() == path.read_bytes(), f"{committed.name} is stale: rerun the fixture script"
     vectors = json.loads((RESOURCES / "test_vectors.json").read_text(encoding="utf-8"))
     assert vectors["context_length"] == 77 and len(vectors["cases"]) >= 15
+    texts = "\n".join(case["text"] for case in vectors["cases"])
+    # The cleaning edge cases where the Swift once differed from open_clip (ftfy.fix_text, then
+    # html.unescape twice): the Swift tests check every case against these ids.
+    for edge in ("&copy;", "&amp chips", "&#150;", "\x00", "\x07", "\x7f", "\ufeff", "\u0085", "\x1b[31m", "&AMP;"):
+        assert edge in texts, edge
+
+
+def test_text_cleaning_tables_are_current():
+    """ModelKit's HTML-entity and ftfy tables, regenerated from this Python's html module and ftfy."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tables", IOS / "scripts" / "make_text_cleaning_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = (MODELKIT / "Sources" / "ModelKit" / "TextCleaningTables.swift").read_text(encoding="utf-8")
+    assert committed == module.render_tables(), "stale: run ios_app/scripts/make_text_cleaning_tables.py"
+    assert "\ncopy\tA9\n" in committed.replace("    ", "") and "\namp\t26\n" in committed.replace("    ", "")
+
+
+def test_text_cleaner_follows_open_clips_order():
+    """ftfy first, then html.unescape twice (the Swift once unescaped first and knew six entities)."""
+    cleaner = (MODELKIT / "Sources" / "ModelKit" / "TextCleaning.swift").read_text(encoding="utf-8")
+    assert "let unescaped = unescapeHTML(unescapeHTML(fixText(text)))" in cleaner
+    assert "namedEntities" not in cleaner and "TextCleaningTables.html5Entities" in cleaner
 
 
 # ---------------------------------------------------------------------------
