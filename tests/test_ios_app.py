@@ -400,3 +400,59 @@ def test_copy_models_uses_the_bundle_names_the_wrapper_loads(tmp_path):
     assert not (dest / "image_encoder.mlpackage").exists()
     catalog = {m["name"]: m for m in json.loads((dest / "models.json").read_text())["models"]}
     assert "mobileclip_s2_text_encoder.mlpackage" in catalog["mobileclip_s2"]["files"]
+
+
+# ---------------------------------------------------------------------------
+# Review findings in the app and ModelKit (structure checks; the macOS workflow compiles them)
+
+
+def _function(source: str, signature: str) -> str:
+    """The text of the function starting at ``signature`` up to its closing brace at the same indent."""
+    start = source.index(signature)
+    indent = source[source.rindex("\n", 0, start) + 1:start]
+    return source[start:source.index(f"\n{indent}}}", start)]
+
+
+def test_switching_embedding_models_never_scores_against_the_old_labels():
+    labels = (APP_SOURCES / "ZeroShotLabels.swift").read_text(encoding="utf-8")
+    attach = _function(labels, "func attach(")
+    assert attach.index("embeddings = nil") < attach.index("rebuild()")
+    store = (APP_SOURCES / "ModelStore.swift").read_text(encoding="utf-8")
+    select = _function(store, "func select(")
+    embedder = select[select.index("if case let .embedder"):select.index("} else {")]
+    assert "reclassifyPhoto" not in embedder  # reclassified when the new embeddings are ready
+    run = _function(store, "private func run(")
+    assert run.count("guard generation == selectionGeneration else") >= 2  # late results dropped
+
+
+def test_vision_runner_is_concurrency_clean():
+    vision = (MODELKIT / "Sources" / "ModelKit" / "VisionRunner.swift").read_text(encoding="utf-8")
+    run = _function(vision, "public func run<")
+    queue = run.index("DispatchQueue.global(qos: .userInitiated).async {")
+    # The request and its handler are made on the queue: no Vision request crosses into the closure.
+    assert queue < run.index("VNCoreMLRequest(model:") and queue < run.index("image.makeHandler()")
+    assert "withTaskCancellationHandler" in run and "cancellation.cancel()" in run
+    assert "extract: @escaping @Sendable ([VNObservation]) throws -> Value" in run
+    assert "public enum VisionImage: @unchecked Sendable" in vision
+
+
+def test_camera_session_is_built_once_and_frames_skip_the_cgimage_render():
+    camera_view = (APP_SOURCES / "CameraInputView.swift").read_text(encoding="utf-8")
+    assert "CameraFeed()" not in camera_view and "store.camera" in camera_view
+    store = (APP_SOURCES / "ModelStore.swift").read_text(encoding="utf-8")
+    assert "camera = CameraFeed()" in _function(store, "init()")
+    assert "embedder.embed(pixelBuffer: frame.pixelBuffer, orientation: frame.orientation)" in store
+    assert "PixelBufferConverter" not in store and "cgImage(from:" not in store
+
+
+def test_model_picker_starts_on_a_valid_selection():
+    content = (APP_SOURCES / "ContentView.swift").read_text(encoding="utf-8")
+    assert 'selectedName ?? ""' not in content
+    assert "Binding<String?>" in content and ".tag(Optional(entry.name))" in content
+
+
+def test_app_builds_in_swift_6_mode():
+    import yaml
+
+    project = yaml.safe_load((IOS / "project.yml").read_text(encoding="utf-8"))
+    assert str(project["settings"]["base"]["SWIFT_VERSION"]) == "6.0"

@@ -322,6 +322,8 @@ def test_wrong_model_for_kind_raises(models) -> None:
         generate_wrapper("token_model", _request(tokens, "token_model", compute_units="gpu"))
     with pytest.raises(ValueError, match="Swift identifier"):
         generate_wrapper("token_model", _request(tokens, "token_model", class_name="my model"))
+    with pytest.raises(ValueError, match="needs iOS 16"):
+        generate_wrapper("token_model", _request(tokens, "token_model", compute_units="cpu_and_ne", deployment_target="15"))
     with pytest.raises(ValueError, match="iOS 13 or later"):
         generate_wrapper("token_model", _request(tokens, "token_model", deployment_target="12"))
     with pytest.raises(ValueError, match="is not one of"):

@@ -52,7 +52,9 @@ class WrapperRequest:
             raise ValueError(f"class_name {self.class_name!r} is not a Swift identifier")
         if self.compute_units not in COMPUTE_UNITS:
             raise ValueError(f"compute_units {self.compute_units!r} is not one of {sorted(COMPUTE_UNITS)}")
-        self.ios_major  # noqa: B018 - validates
+        if self.compute_units == "cpu_and_ne" and self.ios_major < 16:
+            raise ValueError(f"compute_units 'cpu_and_ne' (MLComputeUnits.cpuAndNeuralEngine) needs iOS 16; "
+                             f"the deployment target is {self.deployment_target}: use 'all' or raise the target")
 
     @property
     def ios_major(self) -> int:
