@@ -403,3 +403,11 @@ def test_score_output_is_chosen_by_name_never_by_position(models) -> None:
     lookup = vision[vision.index("public static func multiArray(named"):]
     assert "features.first(where: { $0.featureName == featureName })," in lookup
     assert "?? features.first" not in vision
+
+
+def test_schema_offers_exactly_the_registered_kinds() -> None:
+    schema = (Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json").read_text()
+    match = re.search(r'"wrapper": \{[^}]*"enum": (\[[^\]]*\])', schema)
+    assert match and set(json.loads(match.group(1))) == set(KINDS) | {"none"}
+    for name, kind in KINDS.items():
+        assert kind.name == name and kind.roles and callable(kind.plan) and callable(kind.generate)

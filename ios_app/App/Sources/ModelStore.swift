@@ -18,8 +18,9 @@ struct InferenceResult {
     let milliseconds: Double
 }
 
-/// A picture to run the selected model on.
-enum ModelInput: Sendable {
+/// A picture to run the selected model on. `CGImage` is immutable and ``CameraFrame`` hands
+/// its buffer over read-only, so the input may cross to the task that runs the model.
+enum ModelInput: @unchecked Sendable {
     case photo(CGImage)
     case frame(CameraFrame)
 }
