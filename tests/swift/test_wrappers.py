@@ -197,7 +197,8 @@ def _generate(models, key: str, kind: str, options: dict | None = None, compute_
     assert re.search(r"^public final class TestModel: ", source, re.M)
     assert "import ModelKit" in source
     # The shared runtime is ModelKit's, not a copy in every wrapper.
-    assert "ModelLoader(resourceName: Self.modelResourceName" in source
+    # The class name, not `Self`, in the initialiser (before every stored property is set).
+    assert "ModelLoader(resourceName: TestModel.modelResourceName" in source
     for copied in ("class ModelLoader", "struct Prediction", "func softmax", "func topK", "DispatchQueue"):
         assert copied not in source, copied
     assert "features.first" not in source and "dataPointer" not in source

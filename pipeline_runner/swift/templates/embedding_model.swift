@@ -48,9 +48,9 @@ public final class {{ class_name }}: ImageTextEmbedding, @unchecked Sendable {
         mergesURL: URL? = nil,
         computeUnits: MLComputeUnits = {{ class_name }}.defaultComputeUnits
     ) {
-        let imageLoader = ModelLoader(resourceName: Self.modelResourceName, url: imageModelURL, computeUnits: computeUnits)
-        vision = VisionRunner(loader: imageLoader, cropAndScale: Self.imageCropAndScaleOption)
-        textLoader = ModelLoader(resourceName: Self.textModelResourceName, url: textModelURL, computeUnits: computeUnits)
+        let imageLoader = ModelLoader(resourceName: {{ class_name }}.modelResourceName, url: imageModelURL, computeUnits: computeUnits)
+        vision = VisionRunner(loader: imageLoader, cropAndScale: {{ class_name }}.imageCropAndScaleOption)
+        textLoader = ModelLoader(resourceName: {{ class_name }}.textModelResourceName, url: textModelURL, computeUnits: computeUnits)
         self.labelsURL = labelsURL
         self.vocabularyURL = vocabularyURL
         self.mergesURL = mergesURL

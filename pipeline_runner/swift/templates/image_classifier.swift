@@ -16,8 +16,8 @@ public final class {{ class_name }}: ImageClassifying {
     ///   - modelURL: a compiled `.mlmodelc`; `nil` uses `{{ resource_name }}.mlmodelc` from `Bundle.main`.
     ///   - computeUnits: defaults to the recipe's ``defaultComputeUnits``.
     public init(modelURL: URL? = nil, computeUnits: MLComputeUnits = {{ class_name }}.defaultComputeUnits) {
-        let loader = ModelLoader(resourceName: Self.modelResourceName, url: modelURL, computeUnits: computeUnits)
-        vision = VisionRunner(loader: loader, cropAndScale: Self.imageCropAndScaleOption)
+        let loader = ModelLoader(resourceName: {{ class_name }}.modelResourceName, url: modelURL, computeUnits: computeUnits)
+        vision = VisionRunner(loader: loader, cropAndScale: {{ class_name }}.imageCropAndScaleOption)
     }
 
     /// Loads the model now instead of on the first classification.

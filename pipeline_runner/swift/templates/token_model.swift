@@ -26,7 +26,7 @@ public final class {{ class_name }}: Sendable {
     ///   - modelURL: a compiled `.mlmodelc`; `nil` uses `{{ resource_name }}.mlmodelc` from `Bundle.main`.
     ///   - computeUnits: defaults to the recipe's ``defaultComputeUnits``.
     public init(modelURL: URL? = nil, computeUnits: MLComputeUnits = {{ class_name }}.defaultComputeUnits) {
-        loader = ModelLoader(resourceName: Self.modelResourceName, url: modelURL, computeUnits: computeUnits)
+        loader = ModelLoader(resourceName: {{ class_name }}.modelResourceName, url: modelURL, computeUnits: computeUnits)
     }
 
     /// Loads the model now instead of on the first prediction.

@@ -103,10 +103,12 @@ public final class ModelLoader: @unchecked Sendable {
         let configuration = MLModelConfiguration()
         configuration.computeUnits = computeUnits
         if #available(iOS 14.0, macOS 11.0, tvOS 14.0, watchOS 7.0, *) {
-            return Loaded(model: try await MLModel.load(contentsOf: modelURL, configuration: configuration))
+            let model = try await MLModel.load(contentsOf: modelURL, configuration: configuration)
+            return Loaded(model: model)
         }
         // iOS 13: only the synchronous initialiser exists; this runs inside the load task.
-        return Loaded(model: try MLModel(contentsOf: modelURL, configuration: configuration))
+        let model = try MLModel(contentsOf: modelURL, configuration: configuration)
+        return Loaded(model: model)
     }
 }
 

@@ -46,7 +46,7 @@ public final class VisionRunner: @unchecked Sendable {
 
     /// Loads the model and makes the Vision model now instead of on the first call.
     public func prepare() async throws {
-        _ = try await model()
+        _ = try await sharedVisionModel()
     }
 
     /// Runs the model on `image` and returns what `extract` makes of Vision's observations.
@@ -54,8 +54,8 @@ public final class VisionRunner: @unchecked Sendable {
         _ image: VisionImage, extract: @escaping @Sendable ([VNObservation]) throws -> Value
     ) async throws -> Value {
         try Task.checkCancellation()
-        let model = try await model()
-        let shared = SharedModel(model: model)
+        let visionModel = try await sharedVisionModel()
+        let shared = SharedModel(model: visionModel)
         let cropAndScale = cropAndScale
         let cancellation = RequestCancellation()
         return try await withTaskCancellationHandler {
@@ -85,8 +85,14 @@ public final class VisionRunner: @unchecked Sendable {
         }
     }
 
-    private func model() async throws -> VNCoreMLModel {
+    /// The Vision model, made once from the loaded model.
+    private func sharedVisionModel() async throws -> VNCoreMLModel {
         let model = try await loader.model()
+        return try cachedVisionModel(for: model)
+    }
+
+    /// Synchronous, because `NSLock` may not be locked directly in an async function.
+    private func cachedVisionModel(for model: MLModel) throws -> VNCoreMLModel {
         lock.lock()
         defer { lock.unlock() }
         if let visionModel {
