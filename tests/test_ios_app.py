@@ -456,3 +456,12 @@ def test_app_builds_in_swift_6_mode():
 
     project = yaml.safe_load((IOS / "project.yml").read_text(encoding="utf-8"))
     assert str(project["settings"]["base"]["SWIFT_VERSION"]) == "6.0"
+
+
+def test_no_async_function_locks_an_nslock_directly():
+    from pipeline_runner.swift.syntax import async_functions_that_lock
+
+    assert async_functions_that_lock("func f() async { lock.lock() }\nfunc g() { lock.lock() }") == [
+        "func f() async"]
+    offenders = [f for p in SWIFT_FILES for f in async_functions_that_lock(p.read_text(encoding="utf-8"))]
+    assert offenders == []

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline_runner.swift.spec_reader import ModelInterface, read_model_interface
-from pipeline_runner.swift.syntax import swift_syntax_errors
+from pipeline_runner.swift.syntax import async_functions_that_lock, swift_syntax_errors
 from pipeline_runner.swift.wrappers import KINDS, ModelInput, WrapperRequest, generate_wrapper
 
 ct = pytest.importorskip("coremltools")
@@ -194,6 +194,7 @@ def _generate(models, key: str, kind: str, options: dict | None = None, compute_
     errors = swift_syntax_errors(source)
     assert errors == [], "\n".join(map(str, errors))
     _assert_no_force_unwrap(source)
+    assert async_functions_that_lock(source) == []
     assert re.search(r"^public final class TestModel: ", source, re.M)
     assert "import ModelKit" in source
     # The shared runtime is ModelKit's, not a copy in every wrapper.
