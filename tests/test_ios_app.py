@@ -448,7 +448,9 @@ def test_camera_session_is_built_once_and_frames_skip_the_cgimage_render():
 def test_model_picker_starts_on_a_valid_selection():
     content = (APP_SOURCES / "ContentView.swift").read_text(encoding="utf-8")
     assert 'selectedName ?? ""' not in content
-    assert "Binding<String?>" in content and ".tag(Optional(entry.name))" in content
+    assert 'Picker("Model", selection: $store.pickerSelection)' in content and ".tag(Optional(entry.name))" in content
+    store = (APP_SOURCES / "ModelStore.swift").read_text(encoding="utf-8")
+    assert "var pickerSelection: String? {" in store
 
 
 def test_app_builds_in_swift_6_mode():

@@ -38,20 +38,10 @@ struct ContentView: View {
 struct DemoView: View {
     @Bindable var store: ModelStore
 
-    /// The selected model's name; `nil` (no model) is never offered, so the picker never
-    /// starts on a tag that none of its rows has.
-    private var selection: Binding<String?> {
-        Binding(get: { store.selectedName }, set: { name in
-            if let name {
-                store.select(name)
-            }
-        })
-    }
-
     var body: some View {
         ScrollView {
             VStack(alignment: .leading, spacing: 16) {
-                Picker("Model", selection: selection) {
+                Picker("Model", selection: $store.pickerSelection) {
                     ForEach(store.entries) { entry in
                         Text("\(entry.name) (\(entry.className))").tag(Optional(entry.name))
                     }

@@ -1,5 +1,7 @@
 import CoreGraphics
+import CoreVideo
 import Foundation
+import ImageIO
 import ModelKit
 import Observation
 
@@ -52,6 +54,18 @@ final class ModelStore {
     init() {
         zeroShot = ZeroShotLabels()
         camera = CameraFeed()
+    }
+
+    /// The model picker's selection: a model's name (the picker's rows are tagged
+    /// `Optional(name)`, so it never starts on a tag none of its rows has); setting it selects
+    /// that model.
+    var pickerSelection: String? {
+        get { selectedName }
+        set {
+            if let newValue {
+                select(newValue)
+            }
+        }
     }
 
     var selectedEntry: ModelEntry? {
