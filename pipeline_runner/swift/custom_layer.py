@@ -207,7 +207,7 @@ def _parameter_readers(params: list[_Parameter]) -> str:
     types = {p.swift_type for p in params}
     if not types:
         return ""
-    return "\n// MARK: - Layer parameters\n\n" + render("custom_layer_parameters.swift", parameter_types=types)
+    return "\n// MARK: - Layer parameters\n\n" + render("custom_layer_parameters.swift", parameter_types=types).rstrip("\n")
 
 
 # ---------------------------------------------------------------- rendering
