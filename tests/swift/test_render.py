@@ -56,3 +56,21 @@ def test_no_template_is_read_from_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     render_module.template_variables.cache_clear()
     assert "class_name" in template_variables("image_classifier.swift")
+
+
+def test_a_template_edit_changes_the_swift_stages_code_hash(tmp_path, monkeypatch):
+    """The stage's cache key hashes its package's files, templates included, not only .py."""
+    from pipeline_runner.engine.cache import code_hash
+    from pipeline_runner.stages.swift import STAGE
+
+    assert "pipeline_runner.swift" in STAGE.code
+    package = tmp_path / "fake_swift_pkg"
+    (package / "templates").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    template = package / "templates" / "wrapper.swift"
+    template.write_text("final class {{ class_name }} {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_hash("fake_swift_pkg")
+    template.write_text("public final class {{ class_name }} {}\n")
+    code_hash.cache_clear()
+    assert code_hash("fake_swift_pkg") != before
