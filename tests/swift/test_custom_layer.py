@@ -68,8 +68,8 @@ SUPPORTED = {
 }
 
 
-def _layer(text: str, params: dict, class_name: str = "TestLayer"):
-    return generate_custom_layer(text, class_name, params, "A test layer.")
+def _layer(text: str, params: dict, class_name: str = "TestLayer", deployment_target: str = "13"):
+    return generate_custom_layer(text, class_name, params, "A test layer.", deployment_target)
 
 
 @pytest.mark.parametrize("name", sorted(SUPPORTED))
@@ -216,7 +216,7 @@ def test_awkward_value_names_become_safe_identifiers() -> None:
     half = Mul(count, float4)
     self = Relu(half)
 }"""
-    source = generate_custom_layer(text, "TestLayer", {}, "A test layer.", "17").source  # one CPU loop
+    source = _layer(text, {}, deployment_target="17").source  # one CPU loop
     assert swift_syntax_errors(source) == []
     loop = source[source.index("for index in 0..<count {") :]
     loop = loop[: loop.index("return\n")]
@@ -324,14 +324,14 @@ def test_metal_kernel_is_built_once_per_process_and_errors_surface_at_load() -> 
 @pytest.mark.parametrize("target", ["15.4", "17"])
 def test_no_deprecated_data_pointer_where_the_target_allows(target: str) -> None:
     for name, (text, params) in SUPPORTED.items():
-        source = generate_custom_layer(text, f"{name}Layer", params, "", target).source
+        source = _layer(text, params, f"{name}Layer", target).source
         assert "dataPointer" not in source and "#available(iOS 15.4" not in source, name
         assert "withUnsafeMutableBufferPointer(ofType: Float.self)" in source, name
         assert swift_syntax_errors(source) == [], name
 
 
 def test_data_pointer_only_behind_availability_for_older_targets() -> None:
-    source = generate_custom_layer(SQUARE, "CustomSquareLayer", {}, "", "13").source
+    source = _layer(SQUARE, {}, "CustomSquareLayer", "13").source
     new = source.index("if #available(iOS 15.4, macOS 12.3, tvOS 15.4, watchOS 8.5, *) {")
     fallback = source.index("} else {", new)
     assert new < source.index("withUnsafeMutableBufferPointer(ofType: Float.self)") < fallback
