@@ -8,7 +8,7 @@ import pytest
 from pipeline_runner.swift.spec_reader import read_model_interface
 from pipeline_runner.swift.syntax import swift_syntax_errors
 from pipeline_runner.swift.wrappers import generate_wrapper
-from tests.swift.test_wrappers import _assert_no_force_unwrap, _static_constants, models  # noqa: F401  fixture
+from tests.swift.test_wrappers import _assert_no_force_unwrap, _request, _static_constants, models  # noqa: F401  fixture
 
 ct = pytest.importorskip("coremltools")
 
@@ -81,7 +81,7 @@ def test_spec_reader_lists_functions_default_first(multifunction_tokens) -> None
 
 def test_token_model_takes_every_function_length(multifunction_tokens) -> None:
     interface = read_model_interface(multifunction_tokens)
-    source = _checked(generate_wrapper(interface, "FlexLM", "all", "token_model", "FlexLM", None))
+    source = _checked(generate_wrapper("token_model", _request(interface, "token_model", class_name="FlexLM")))
     constants = _static_constants(source)
     assert constants["sequenceLengths"] == [4, 8, 16]
     assert constants["functionNames"] == ["input_ids_1x4", "input_ids_1x8", "input_ids_1x16"]
@@ -90,7 +90,7 @@ def test_token_model_takes_every_function_length(multifunction_tokens) -> None:
     assert "Self.sequenceLengths.firstIndex(where: { $0 >= tokenIDs.count })" in source
     assert "Array(repeating: Self.padTokenID, count: length - tokenIDs.count)" in source
     assert "try await loaders[index].model()" in source
-    assert "configuration.functionName = functionName" in source
+    assert "ModelLoader(resourceName: FlexLM.modelResourceName, url: modelURL, computeUnits: computeUnits, functionName: $0)" in source
     assert "@available(iOS 18.0, macOS 15.0" in source and "@available(iOS 17.0" not in source
     assert "a 3-token\n/// input runs at 4 tokens, not 16" in source.replace("    ", "")
 
@@ -99,43 +99,47 @@ def test_token_model_on_enumerated_neuralnetwork_shapes(models) -> None:
     interface = read_model_interface(models["tokens"])
     token = interface.inputs[0]
     token.enumerated_shapes = [[1, 12], [1, 6], [2, 6]]  # [2, 6]: another batch, not a length
-    source = _checked(generate_wrapper(interface, "NNLM", "all", "token_model", "NNLM", None))
+    source = _checked(generate_wrapper("token_model", _request(interface, "token_model", class_name="NNLM")))
     constants = _static_constants(source)
     assert constants["sequenceLengths"] == [6, 12]
     assert constants["functionNames"] == "[nil, nil]"
-    assert "configuration.functionName" not in source
+    assert "@available(iOS 17.0, macOS 14.0" in source  # no multifunction: the recipe's target
 
 
 @pytest.mark.parametrize("key", ["classifier", "logits"])
 def test_image_classifier_batches_pictures(models, key) -> None:
     interface = read_model_interface(models[key])
-    extras = {"crop": "center_crop"} if key == "classifier" else {"crop": "center_crop", "labels": None}
-    source = _checked(generate_wrapper(interface, "Photos", "all", "image_classifier", "Photos", extras))
+    options = {"crop": "center_crop"} if key == "classifier" else {"crop": "center_crop", "labels": None}
+    source = _checked(generate_wrapper("image_classifier", _request(interface, "image_classifier", options,
+                                                                    class_name="Photos")))
     assert "public func classify(_ images: [CGImage], topK: Int = 5) async throws -> [[Prediction]]" in source
-    assert "model.predictions(fromBatch: MLArrayBatchProvider(array: inputs))" in source
-    assert "[.cropAndScale: imageCropAndScaleOption.rawValue]" in source
+    # the batch runs through ModelKit's predictions(fromBatch:) runner, scaled as Vision scales one picture
+    assert "BatchPredictions.imageInputs(\n            images, for: model, inputName: Self.inputName, cropAndScale: Self.imageCropAndScaleOption)" in source
+    assert "try await BatchPredictions.run(model, inputs)" in source
     assert "private static func predictions(from features: MLFeatureProvider, topK: Int)" in source
 
 
 def test_embedding_model_batches_images_and_texts(models) -> None:
-    extras = {"text_interface": read_model_interface(models["text_encoder"]), "text_graph": "TextEncoder"}
     interface = read_model_interface(models["image_encoder"])
-    source = _checked(generate_wrapper(interface, "Clip", "all", "embedding_model", "Clip", extras))
+    request = _request(interface, "embedding_model", {"crop": "center_crop"},
+                       text=read_model_interface(models["text_encoder"]), class_name="Clip")
+    source = _checked(generate_wrapper("embedding_model", request))
     assert "public func embed(images: [CGImage]) async throws -> [[Float]]" in source
     assert "public func embed(texts: [String]) async throws -> [[Float]]" in source
     assert "public func addLabels(_ labels: [String], template: String" in source
-    assert source.count("try model.predictions(fromBatch:") == 1  # one runner, used by both
+    assert source.count("try await BatchPredictions.run(model, inputs)") == 2  # images and texts, one runner
     constants = _static_constants(source)
     assert constants["textBatchSizes"] == [1] and constants["textFunctionNames"] == "[nil]"
     assert "let embeddings = try await embed(texts: [text])" in source  # one text is a batch of one
 
 
 def test_embedding_model_uses_the_text_encoders_batch_functions(models, batched_text_encoder) -> None:
-    extras = {"text_interface": read_model_interface(batched_text_encoder), "text_graph": "TextEncoder"}
     interface = read_model_interface(models["image_encoder"])
-    source = _checked(generate_wrapper(interface, "Clip", "all", "embedding_model", "Clip", extras))
+    request = _request(interface, "embedding_model", {"crop": "center_crop"},
+                       text=read_model_interface(batched_text_encoder), class_name="Clip")
+    source = _checked(generate_wrapper("embedding_model", request))
     constants = _static_constants(source)
     assert constants["textBatchSizes"] == [1, 4]
     assert constants["textFunctionNames"] == ["text_1x20", "text_4x20"]
-    assert "MLShapedArray<Int32>(scalars: batch.flatMap { $0 }, shape: shape)" in source
-    assert "configuration.functionName = functionName" in source and "@available(iOS 18.0" in source
+    assert "MultiArrays.array(batch.flatMap { $0 }, shape: shape, dataType: Self.textInputDataType)" in source
+    assert "functionName: $0)" in source and "@available(iOS 18.0" in source

@@ -19,8 +19,7 @@ enum ZeroShotDefaults {
 ///
 /// Each label is embedded as the prompt template with `{}` replaced by the label
 /// ("a photo of a {}." → "a photo of a dog."), as Apple's MobileCLIP demo does.
-/// Embeddings are cached per prompt, so adding a label embeds only that label; the prompts
-/// not cached yet are embedded together, in one Core ML batch (`embed(texts:)`).
+/// Embeddings are cached per prompt, so adding a label embeds only that label.
 @MainActor
 @Observable
 final class ZeroShotLabels {
@@ -37,9 +36,15 @@ final class ZeroShotLabels {
     private var rebuildTask: Task<Void, Never>?
 
     /// Uses `embedder` for the labels' texts from now on.
+    ///
+    /// The previous model's label embeddings are dropped at once: until the new model has
+    /// embedded the labels, ``classify(imageEmbedding:topK:)`` throws instead of scoring the
+    /// new model's image embedding against the old model's label embeddings.
     func attach(_ embedder: any ImageTextEmbedding, logitScale: Float?) {
+        rebuildTask?.cancel()
         self.embedder = embedder
         self.logitScale = logitScale ?? 100
+        embeddings = nil
         cache.removeAll()
         rebuild()
     }
@@ -95,19 +100,17 @@ final class ZeroShotLabels {
         rebuildTask = Task {
             do {
                 var built = try LabelEmbeddings(logitScale: logitScale)
-                let prompts = labels.map { ZeroShotDefaults.prompt(for: $0, template: template) }
-                let missing = Array(Set(prompts.filter { cache[$0] == nil })).sorted()
-                if !missing.isEmpty {
-                    let fresh = try await embedder.embed(texts: missing)
-                    // A cancelled run may belong to the previous model: keep its vectors out of the cache.
+                for label in labels {
                     try Task.checkCancellation()
-                    for (prompt, embedding) in zip(missing, fresh) {
+                    let prompt = ZeroShotDefaults.prompt(for: label, template: template)
+                    let embedding: [Float]
+                    if let cached = cache[prompt] {
+                        embedding = cached
+                    } else {
+                        embedding = try await embedder.embed(text: prompt)
+                        // A cancelled run may belong to the previous model: keep its vectors out of the cache.
+                        try Task.checkCancellation()
                         cache[prompt] = embedding
-                    }
-                }
-                for (label, prompt) in zip(labels, prompts) {
-                    guard let embedding = cache[prompt] else {
-                        throw DemoError.labelsNotReady
                     }
                     try built.append(label: label, embedding: embedding)
                 }

@@ -1,32 +1,29 @@
-"""Swift for models with several input shapes: multifunction packages and flexible inputs.
+"""Wrappers for models with several input shapes: multifunction packages and enumerated inputs.
 
 A multifunction package (one function per enumerated shape, iOS 18) is loaded once per
-function (``MLModelConfiguration.functionName``); a NeuralNetwork model with enumerated
-shapes is one model taking each of them. A token model's lengths come from either.
+function (ModelKit's ``ModelLoader(functionName:)``, i.e. ``MLModelConfiguration.functionName``);
+a NeuralNetwork model with enumerated shapes is one model taking each of them. A token
+model's lengths and a text encoder's batch sizes come from either.
 """
 
 from __future__ import annotations
 
+from pipeline_runner.swift.render import swift_string_literal
 from pipeline_runner.swift.spec_reader import FeatureInfo, ModelInterface
-from pipeline_runner.swift.templates import render, swift_string_literal
-from pipeline_runner.swift.templates import wrappers as tpl
+from pipeline_runner.swift.wrappers.common import _MACOS_FOR_IOS, Constants, WrapperRequest
 
-IOS17 = "@available(iOS 17.0, macOS 14.0, tvOS 17.0, visionOS 1.0, *)"
-IOS18 = "@available(iOS 18.0, macOS 15.0, tvOS 18.0, visionOS 2.0, *)"
+MULTIFUNCTION_IOS = 18  # MLModelConfiguration.functionName
 
 
 def is_multifunction(*interfaces: ModelInterface) -> bool:
     return any(len(i.function_shapes) > 1 for i in interfaces)
 
 
-def with_availability(source: str, *interfaces: ModelInterface) -> str:
-    """Multifunction models (``MLModelConfiguration.functionName``) need iOS 18 / macOS 15."""
-    return source.replace(IOS17, IOS18) if is_multifunction(*interfaces) else source
-
-
-def model_loader(class_name: str, *interfaces: ModelInterface) -> str:
-    config = "configuration.functionName = functionName" if is_multifunction(*interfaces) else ""
-    return render(tpl.MODEL_LOADER, class_name=class_name, function_configuration=config)
+def availability(request: WrapperRequest, *interfaces: ModelInterface) -> str:
+    """The recipe's ``@available``, raised to iOS 18 / macOS 15 for multifunction models."""
+    if not is_multifunction(*interfaces) or request.ios_major >= MULTIFUNCTION_IOS:
+        return request.availability
+    return f"iOS {MULTIFUNCTION_IOS}.0, macOS {_MACOS_FOR_IOS[MULTIFUNCTION_IOS]}, tvOS {MULTIFUNCTION_IOS}.0, *"
 
 
 def token_lengths(interface: ModelInterface, feature: FeatureInfo) -> tuple[list[int], list[str | None]]:
@@ -62,8 +59,8 @@ def batch_sizes(interface: ModelInterface, feature: FeatureInfo) -> tuple[list[i
     return sizes, [pairs[n] for n in sizes]
 
 
-def add_length_constants(constants, interface: ModelInterface, feature: FeatureInfo):
-    """``sequenceLengths``, ``maximumSequenceLength``, ``functionNames``, ``padTokenID``; returns (lengths, functions)."""
+def add_length_constants(constants: Constants, interface: ModelInterface, feature: FeatureInfo) -> list[int]:
+    """``sequenceLengths``, ``maximumSequenceLength``, ``functionNames``, ``padTokenID``; returns the lengths."""
     lengths, functions = token_lengths(interface, feature)
     constants.add("sequenceLengths", lengths, "The sequence lengths the model takes, shortest first.", "[Int]")
     constants.add("maximumSequenceLength", lengths[-1], "The longest sequence the model takes.")
@@ -71,17 +68,16 @@ def add_length_constants(constants, interface: ModelInterface, feature: FeatureI
                   "The model function for each of ``sequenceLengths`` (`nil`: the model's only function).",
                   "[String?]", raw=True)
     constants.add("padTokenID", 0, "Token id that pads a sequence up to the chosen length.", "Int32")
-    return lengths, functions
+    return lengths
 
 
-def add_batch_constants(constants, interface: ModelInterface, feature: FeatureInfo) -> list[str | None]:
-    """``textBatchSizes`` and ``textFunctionNames`` of a text encoder; returns the functions."""
+def add_batch_constants(constants: Constants, interface: ModelInterface, feature: FeatureInfo) -> None:
+    """``textBatchSizes`` and ``textFunctionNames`` of a text encoder."""
     sizes, functions = batch_sizes(interface, feature)
     constants.add("textBatchSizes", sizes, "How many texts the text encoder takes per call, smallest first.", "[Int]")
     constants.add("textFunctionNames", optional_strings_literal(functions),
                   "The text-encoder function for each of ``textBatchSizes`` (`nil`: its only function).",
                   "[String?]", raw=True)
-    return functions
 
 
 def optional_strings_literal(values: list[str | None]) -> str:
