@@ -59,6 +59,11 @@ class ReferenceModel:
         return self._engine.compute_precision()
 
     @property
+    def program(self):
+        """The parsed ML Program (``Program``), or None for a NeuralNetwork model."""
+        return getattr(self._engine, "executor", None) and self._engine.executor.program
+
+    @property
     def op_types(self) -> set[str]:
         return self._engine.op_types()
 

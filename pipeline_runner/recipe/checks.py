@@ -232,3 +232,6 @@ def semantic_problems(doc: YamlDocument, data: dict) -> list[Problem]:
     for fn in CHECKS:
         problems.extend(fn(doc, data))
     return problems
+
+
+from pipeline_runner.recipe import compress_checks  # noqa: E402,F401  (registers its checks)
