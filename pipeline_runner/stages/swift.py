@@ -21,6 +21,22 @@ def bundle_name(recipe_name: str, filename: str) -> str:
     return f"{recipe_name}_{filename}"
 
 
+def _variant_artifact(recipe, graph_name: str, ctx: StageContext) -> str | None:
+    """The compressed package of ``ios.variant`` for this graph, if the variant compresses it and
+    the compress stage wrote it (a variant that failed to compress leaves the model uncompressed)."""
+    from pipeline_runner.compress.variants import compressed_artifact, variants_for
+
+    name = recipe.data["ios"].get("variant")
+    if not name or name not in {v["name"] for v in variants_for(recipe.data, graph_name)}:
+        return None
+    rel = compressed_artifact(graph_name, name)
+    if not ctx.existing(rel).exists():
+        ctx.log(f"ios.variant {name}: no compressed package for {graph_name} (its compression failed); "
+                "the wrapper loads the uncompressed model")
+        return None
+    return rel
+
+
 def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.recipe import function_text
     from pipeline_runner.swift.custom_layer import generate_custom_layer
@@ -49,9 +65,15 @@ def run(ctx: StageContext) -> StageResult:
 
     interfaces, bundle = {}, {}
 
+    ios = recipe.data["ios"]
+
     def model_resource(graph_name: str) -> str:
         rel = coreml_artifact(recipe, graph_name)
-        bundle[rel] = bundle_name(recipe.name, rel.split("/")[-1])
+        filename = rel.split("/")[-1]
+        variant = _variant_artifact(recipe, graph_name, ctx)
+        if variant:  # ios.variant: the wrapper loads the compressed package, named after graph and variant
+            rel, filename = variant, f"{graph_name}_{ios['variant']}.mlpackage"
+        bundle[rel] = bundle_name(recipe.name, filename)
         return bundle[rel].rsplit(".", 1)[0]
 
     if ios["wrapper"] != "none":
@@ -83,6 +105,7 @@ def run(ctx: StageContext) -> StageResult:
     # bundle_names: build-relative path -> file name in the app bundle (what the wrapper loads).
     ctx.output(rel).write_text(json.dumps({"wrapper": ios["wrapper"], "class_name": ios.get("class_name"),
                                            "models": interfaces, "bundle_names": bundle,
+                                           "variant": ios.get("variant"),
                                            "custom_layers_needing_code": hand_written},
                                           indent=2, sort_keys=True) + "\n")
     artifacts.append(rel)
@@ -96,7 +119,7 @@ STAGE = Stage(
     name="swift",
     version=2,
     run=run,
-    needs=("convert",),
+    needs=("convert", "compress"),
     reads=("ios", "custom_ops", "convert.compute_units", "export.opset", "graphs", "inputs", "outputs"),
     tools=("coremltools", "onnx"),
     code=("pipeline_runner.swift", "pipeline_runner.stages.swift", "pipeline_runner.recipe"),
