@@ -39,3 +39,26 @@ def _compress(doc, data):
         problems.append(doc.problem(("ios", "variant"), f"no compression variant named {variant!r}",
                                     f"known variants: {', '.join(sorted(seen)) or 'none (add compress.variants)'}"))
     return problems
+
+
+@check
+def _multifunction(doc, data):
+    problems = []
+    graphs = _graph_names(data)
+    variants = {v["name"]: v for v in data.get("compress", {}).get("variants", [])}
+    for i, entry in enumerate(data.get("compress", {}).get("multifunction", [])):
+        at = ("compress", "multifunction", i)
+        if float(data["ios"]["deployment_target"]) < 18:
+            problems.append(doc.problem(at, "a multifunction package needs iOS 18; ios.deployment_target is "
+                                            f"{data['ios']['deployment_target']}", 'raise ios.deployment_target to "18"'))
+        for j, graph in enumerate(entry["functions"]):
+            if graph not in graphs:
+                problems.append(doc.problem((*at, "functions", j), f"unknown graph {graph!r}",
+                                            f"the recipe's graphs are {', '.join(graphs)}"))
+        variant = entry.get("variant")
+        if variant is not None:
+            applies = variants.get(variant, {}).get("graphs") or graphs
+            if variant not in variants or not set(entry["functions"]) <= set(applies):
+                problems.append(doc.problem((*at, "variant"), f"no compression variant {variant!r} of all of "
+                                            f"{', '.join(entry['functions'])}", f"known variants: {', '.join(variants) or 'none'}"))
+    return problems

@@ -15,6 +15,7 @@ _STAGE_MODULES = (
     "pipeline_runner.stages.convert",
     "pipeline_runner.stages.validate",
     "pipeline_runner.stages.compress",
+    "pipeline_runner.stages.multifunction",
     "pipeline_runner.stages.app_files",
     "pipeline_runner.stages.swift",
 )
