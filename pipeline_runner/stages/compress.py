@@ -23,15 +23,22 @@ def _feeds(samples, input_names):
     return [{k: v for k, v in {**s.tensors, **s.pixels}.items() if k in input_names} for s in samples]
 
 
-def _measure(path, model, actual, expected, base_outputs, tolerance, out_kinds, base_weights):
-    from pipeline_runner.compress.measure import compressed_ops, disk_size, weights_size
+def _compare(actual, expected, tolerance, out_kinds) -> dict:
+    """{output: metrics + passed + reasons}: the validate stage's comparison, per output."""
     from pipeline_runner.validate.coreml_check import compare_outputs
 
-    vs_pt = compare_outputs(actual, expected, tolerance, out_kinds)
+    outputs = compare_outputs(actual, expected, tolerance, out_kinds)
+    return {name: {**m, "reasons": m.get("why", [])} for name, m in outputs.items()}
+
+
+def _measure(path, model, actual, expected, base_outputs, tolerance, out_kinds, base_weights):
+    from pipeline_runner.compress.measure import compressed_ops, disk_size, weights_size
+
+    vs_pt = _compare(actual, expected, tolerance, out_kinds)
     report = {
         "size_bytes": disk_size(path), "weights_bytes": weights_size(path),
         "vs_pytorch": vs_pt, "tolerance": tolerance,
-        "vs_coreml": compare_outputs(actual, base_outputs, {}, out_kinds) if base_outputs else {},
+        "vs_coreml": _compare(actual, base_outputs, {}, out_kinds) if base_outputs else {},
         "compressed_ops": compressed_ops(model),
         "passed": all(o["passed"] for o in vs_pt.values()),
     }
@@ -83,7 +90,7 @@ def run(ctx: StageContext) -> StageResult:
         report.update(kinds=kinds(variant), settings=variant, required=variant.get("required", False))
         reports[name] = report
         if not report["passed"]:
-            why = report.get("error") or "; ".join(f"{o}: {', '.join(m.get('why', []))}"
+            why = report.get("error") or "; ".join(f"{o}: {', '.join(m['reasons'])}"
                                                    for o, m in report["vs_pytorch"].items() if not m["passed"])
             message = f"variant {name} of {graph['name']} failed: {why}"
             (failures if report["required"] else notes).append(message)

@@ -37,7 +37,7 @@ def test_variants_table_suggestion_and_wrapper(write_recipe, run_cli, tmp_path):
     assert set(variants) == {"uncompressed", "int8", "palettize4", "palettize1"}
     assert variants["int8"]["passed"] and variants["palettize4"]["passed"]
     # 1-bit palettes are far outside a 0.9999 cosine: that variant fails, the recipe does not
-    assert not variants["palettize1"]["passed"] and "cosine" in variants["palettize1"]["vs_pytorch"]["logits"]["why"][0]
+    assert not variants["palettize1"]["passed"] and "cosine" in variants["palettize1"]["vs_pytorch"]["logits"]["reasons"][0]
     assert variants["int8"]["ratio"] < 0.6 and variants["palettize4"]["ratio"] < variants["int8"]["ratio"]
     assert list(variants["int8"]["compressed_ops"]["constexpr"]) == ["constexpr_affine_dequantize"]
     assert variants["int8"]["compressed_ops"]["consumers"]["linear"] == 9
