@@ -334,7 +334,7 @@ def _compression_tables(build_dir: Path, manifest: Manifest) -> dict:
         if not name.startswith("compress[") or rec.get("status") not in ("ok", "failed"):
             continue
         info = rec.get("info", {})
-        if "table" in info:
+        if info.get("table"):
             tables[rec.get("key_doc", {}).get("graph") or name] = {"table": info["table"],
                                                                    "suggested": info.get("suggested")}
     return tables
