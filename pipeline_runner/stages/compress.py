@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 
+from pipeline_runner import progress
 from pipeline_runner.compress.variants import compressed_artifact, kinds, report_artifact, variants_for
 from pipeline_runner.engine.stage import Stage, StageContext, StageResult
 from pipeline_runner.stages.build import WEIGHTS
@@ -47,6 +48,7 @@ def _measure(path, model, actual, expected, base_outputs, tolerance, out_kinds, 
 
 
 def run(ctx: StageContext) -> StageResult:
+    progress.step("importing torch and coremltools")
     from pipeline_runner.compress import table
     from pipeline_runner.compress.apply import compress_model
     from pipeline_runner.coreml_reference import load_model
@@ -60,6 +62,7 @@ def run(ctx: StageContext) -> StageResult:
         document = {"graph": graph["name"], "variants": {}, "table": [], "suggested": None, "passed": True}
         ctx.output(report_artifact(graph["name"])).write_text(json.dumps(document, indent=2) + "\n")
         return StageResult([report_artifact(graph["name"])], info={"table": [], "suggested": None})
+    progress.step("PyTorch and uncompressed Core ML reference outputs")
     samples = make_samples(graph["inputs"], cfg["seed"], cfg["samples"])
     module = entry_module(recipe, load_built_model(recipe, ctx.existing(WEIGHTS)), graph)
     expected = torch_outputs(module, graph, samples)
@@ -73,6 +76,7 @@ def run(ctx: StageContext) -> StageResult:
 
     artifacts, failures, notes = [], [], []
     for variant in variants_for(recipe.data, graph["name"]):
+        progress.step(f"variant {variant['name']}: compress, then the reference executor")
         name, rel = variant["name"], compressed_artifact(graph["name"], variant["name"])
         tolerance = variant.get("tolerance", section["tolerance"])
         calibration = None
