@@ -9,6 +9,7 @@ the next weight compressor runs with ``joint_compression=True`` (iOS 18 sparse /
 from __future__ import annotations
 
 import fnmatch
+import json
 import warnings
 from pathlib import Path
 
@@ -89,4 +90,6 @@ def compress_model(base_path: Path, out_path: Path, variant: dict, calibration: 
             config = build_config(kind, variant[kind], names, f"{where}.{kind}")
             model = fn(model, config, joint_compression=True) if joint else fn(model, config)
             joint = True
+        # provenance beside convert's: which variant, with which settings
+        model.user_defined_metadata["pipeline_runner.compression"] = json.dumps(variant, sort_keys=True)
         model.save(str(out_path))

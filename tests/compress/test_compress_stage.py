@@ -45,6 +45,11 @@ def test_variants_table_suggestion_and_wrapper(write_recipe, run_cli, tmp_path):
     assert report["suggested"] == "palettize4"  # the smallest passing; palettize1 is smaller but failed
     for name in ("int8", "palettize4", "palettize1"):
         assert (build / "compressed" / "tiny_vit" / f"{name}.mlpackage" / "Manifest.json").exists()
+    from pipeline_runner.coreml_reference.model import read_spec
+
+    metadata = read_spec(build / "compressed" / "tiny_vit" / "int8.mlpackage")[0].description.metadata.userDefined
+    assert json.loads(metadata["pipeline_runner.compression"])["name"] == "int8"
+    assert metadata["pipeline_runner.recipe"] == "tiny_vit"  # convert's provenance is kept
 
     manifest = read_json(build / "manifest.json")
     info = manifest["stages"]["compress[tiny_vit]"]["info"]
