@@ -19,6 +19,7 @@ def row(name: str, report: dict) -> dict:
         "max_abs_vs_pytorch": _worst(vs_pt, "max_abs_error", max),
         "cosine_vs_pytorch": _worst(vs_pt, "cosine_similarity", min),
         "top1_vs_pytorch": _worst(vs_pt, "top1_agreement", min),
+        "error_to_spread_vs_pytorch": _worst(vs_pt, "error_to_spread", max),
         "max_abs_vs_coreml": _worst(vs_ml, "max_abs_error", max),
         "cosine_vs_coreml": _worst(vs_ml, "cosine_similarity", min),
         "top1_vs_coreml": _worst(vs_ml, "top1_agreement", min),
@@ -37,12 +38,13 @@ def _fmt(value, spec: str) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| variant | size MB | weights × | cosine vs PyTorch | top-1 vs PyTorch | cosine vs Core ML "
-             "| top-1 vs Core ML | max abs vs PyTorch | passed |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| variant | size MB | weights × | cosine vs PyTorch | error/spread vs PyTorch | top-1 vs PyTorch "
+             "| cosine vs Core ML | top-1 vs Core ML | max abs vs PyTorch | passed |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['variant']} | {_fmt(r['size_bytes'] and r['size_bytes'] / 1e6, '.2f')} "
                      f"| {_fmt(r['ratio'], '.3f')} | {_fmt(r['cosine_vs_pytorch'], '.5f')} "
+                     f"| {_fmt(r['error_to_spread_vs_pytorch'], '.3f')} "
                      f"| {_fmt(r['top1_vs_pytorch'], '.2f')} | {_fmt(r['cosine_vs_coreml'], '.5f')} "
                      f"| {_fmt(r['top1_vs_coreml'], '.2f')} | {_fmt(r['max_abs_vs_pytorch'], '.3g')} "
                      f"| {'yes' if r['passed'] else 'no'} |")

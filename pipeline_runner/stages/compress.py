@@ -24,22 +24,21 @@ def _feeds(samples, input_names):
     return [{k: v for k, v in {**s.tensors, **s.pixels}.items() if k in input_names} for s in samples]
 
 
-def _compare(actual, expected, tolerance, out_kinds) -> dict:
-    """{output: metrics + passed + reasons}: the validate stage's comparison, per output."""
-    from pipeline_runner.validate.coreml_check import compare_outputs
+def _compare(actual, expected, tolerance, out_kinds, label: str) -> dict:
+    """{output: metrics + passed + reasons + warnings}: the validate stage's gate, per output."""
+    from pipeline_runner.validate.gates import compare_outputs
 
-    outputs = compare_outputs(actual, expected, tolerance, out_kinds)
-    return {name: {**m, "reasons": m.get("why", [])} for name, m in outputs.items()}
+    return compare_outputs(actual, expected, tolerance, out_kinds, label=label, where="linux-reference")["outputs"]
 
 
 def _measure(path, model, actual, expected, base_outputs, tolerance, out_kinds, base_weights):
     from pipeline_runner.compress.measure import compressed_ops, disk_size, weights_size
 
-    vs_pt = _compare(actual, expected, tolerance, out_kinds)
+    vs_pt = _compare(actual, expected, tolerance, out_kinds, "Core ML (compressed) vs PyTorch")
     report = {
         "size_bytes": disk_size(path), "weights_bytes": weights_size(path),
         "vs_pytorch": vs_pt, "tolerance": tolerance,
-        "vs_coreml": _compare(actual, base_outputs, {}, out_kinds) if base_outputs else {},
+        "vs_coreml": _compare(actual, base_outputs, {}, out_kinds, "vs uncompressed") if base_outputs else {},
         "compressed_ops": compressed_ops(model),
         "passed": all(o["passed"] for o in vs_pt.values()),
     }
@@ -55,6 +54,7 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.models.instantiate import entry_module, load_built_model
     from pipeline_runner.samples import make_samples
     from pipeline_runner.validate.onnx_check import torch_outputs
+    from pipeline_runner.validate.report import dumps, strict
 
     recipe, graph = ctx.recipe, ctx.graph
     cfg, section = recipe.data["validate"], recipe.data["compress"]
@@ -108,12 +108,12 @@ def run(ctx: StageContext) -> StageResult:
     suggested = table.suggest(rows)
     document = {"graph": graph["name"], "variants": reports, "table": rows, "suggested": suggested,
                 "passed": not failures}
-    ctx.output(report_artifact(graph["name"])).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    ctx.output(report_artifact(graph["name"])).write_text(dumps(document))
     for line in table.markdown(rows).splitlines():
         ctx.log(line)
     ctx.log(f"suggested variant: {suggested or 'none within tolerance'}")
     return StageResult([report_artifact(graph["name"]), *artifacts], notes=notes, failures=failures,
-                       info={"table": rows, "suggested": suggested})
+                       info=strict({"table": rows, "suggested": suggested}))
 
 
 STAGE = Stage(

@@ -45,7 +45,7 @@ def test_valid_compress_section_gets_defaults(write_recipe):
     recipe = load_recipe(write_recipe(with_compress("    - name: p4\n      palettize: {nbits: 4}\n",
                                                     variant_line="p4")))
     section = recipe.data["compress"]
-    assert section["tolerance"] == {"min_cosine": 0.99, "top1_agreement": 0.8}
+    assert section["tolerance"] == {"min_cosine": 0.99, "top1_agreement": 0.8, "max_error_to_spread": 0.3}
     assert section["variants"][0]["required"] is False
     assert recipe.data["ios"]["variant"] == "p4"
 
