@@ -65,8 +65,6 @@ def run(ctx: StageContext) -> StageResult:
 
     interfaces, bundle = {}, {}
 
-    ios = recipe.data["ios"]
-
     def model_resource(graph_name: str) -> str:
         rel = coreml_artifact(recipe, graph_name)
         filename = rel.split("/")[-1]
