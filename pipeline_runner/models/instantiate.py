@@ -7,25 +7,42 @@ from pathlib import Path
 from pipeline_runner.models.registry import get_source
 
 
-def create_model(recipe, weights: Path | None = None, *, foreign: bool = False):
+def model_params(recipe) -> dict:
+    """``model.params`` over the defaults a checkpoint directory gives (e.g. a Transformers config.json)."""
+    spec = recipe.data["model"]
+    source = get_source(spec["source"])
+    path = recipe.checkpoint_path()
+    base = source.checkpoint_params(path) if source.checkpoint_params and path and path.is_dir() else {}
+    return {**base, **spec["params"]}
+
+
+def create_model(recipe, weights=None, *, foreign: bool = False):
     """The recipe's model in eval mode: seeded random weights, then ``weights`` if given.
 
-    ``weights`` is the user's checkpoint (build stage, ``foreign=True``: the source may
-    map its keys) or the safetensors file the build stage saved (later stages).
+    ``weights`` is the user's checkpoint (build stage, ``foreign=True``: a ``CheckpointSpec``
+    whose keys are mapped as the recipe says, then by the source) or the safetensors file
+    the build stage saved (later stages). Returns the model; with a checkpoint spec the
+    ignored keys are set on ``model.ignored_checkpoint_keys``.
     """
     import torch
 
     spec = recipe.data["model"]
     source = get_source(spec["source"])
     torch.manual_seed(spec["seed"])
-    model = source.create(spec["architecture"], dict(spec["params"]))
+    model = source.create(spec["architecture"], model_params(recipe))
     if weights is not None:
-        from pipeline_runner.models.checkpoint import load_into, read_state_dict
+        from pipeline_runner.models.checkpoint import CheckpointSpec, load_into, map_keys, read_state_dict
 
-        state = read_state_dict(weights)
+        ignored = []
+        if isinstance(weights, CheckpointSpec):
+            state, ignored = map_keys(read_state_dict(weights.weights_file), weights)
+            origin = str(weights.path)
+        else:
+            state, origin = read_state_dict(weights), str(weights)
         if foreign and source.adapt_state_dict:
             state = source.adapt_state_dict(state, spec["architecture"])
-        load_into(model, state, str(weights))
+        load_into(model, state, origin)
+        model.ignored_checkpoint_keys = ignored
     return model.eval()
 
 

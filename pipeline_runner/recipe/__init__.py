@@ -56,6 +56,8 @@ class Recipe:
 
     def checkpoint_path(self) -> Path | None:
         ckpt = self.data["model"].get("checkpoint")
+        if isinstance(ckpt, dict):  # the object form: {path, strip_prefix, add_prefix, ignore_keys}
+            ckpt = ckpt["path"]
         return resolve_relative(self.doc, ckpt) if ckpt else None
 
     @property
