@@ -46,7 +46,12 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     model = prepend_normalisation(model, graph)
     model, lowerings = customops.prepare_for_coreml(model, recipe.data["custom_ops"])
     recipe_lowerings = cfg.get("lowerings", {})
-    lowerings = {**own_lowerings.lowerings_for(model, recipe_lowerings), **lowerings}
+    try:
+        lowerings = {**own_lowerings.lowerings_for(model, recipe_lowerings), **lowerings}
+    except own_lowerings.LoweringImportError as exc:
+        from pipeline_runner.errors import StageError
+
+        raise StageError(recipe.name, "convert", f"convert.lowerings: {exc}") from None
 
     converter = Converter()
     for op_key, lowering in lowerings.items():

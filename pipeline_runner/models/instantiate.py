@@ -58,9 +58,9 @@ def load_built_model(recipe, weights: Path):
 def entry_module(recipe, model, graph: dict):
     """The part of ``model`` a graph exports (``forward``: the model itself)."""
     entry = graph.get("entry", "forward")
-    if entry == "forward":
-        return model
     source = get_source(recipe.data["model"]["source"])
+    if entry == "forward":
+        return source.forward(model) if source.forward else model
     if entry not in source.entries:
         known = ", ".join(["forward", *sorted(source.entries)])
         raise ValueError(f"graph {graph['name']!r}: model source {source.name!r} has no entry {entry!r}; known: {known}")

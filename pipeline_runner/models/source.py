@@ -19,6 +19,8 @@ class ModelSource:
     prepare_for_export(module) -> nn.Module: e.g. reparameterise branches before export.
     adapt_state_dict(state_dict, architecture) -> state_dict: map a foreign checkpoint's keys.
     app_files: files an app needs beside the Core ML models (see ``AppFiles``), or None.
+    forward(model) -> nn.Module: what the ``forward`` entry exports and validates, when the model's
+        own forward does not return tensors (e.g. a Transformers ModelOutput); default: the model.
     checkpoint_params(directory) -> params: defaults for ``model.params`` read from a checkpoint
         directory (e.g. a Transformers config.json); the recipe's params override them.
     """
@@ -30,6 +32,7 @@ class ModelSource:
     adapt_state_dict: Callable[[dict, str], dict] | None = None
     app_files: "AppFiles | None" = None
     checkpoint_params: Callable[[Any], dict] | None = None
+    forward: Callable[[Module], Module] | None = None
     describe: str = ""
 
 

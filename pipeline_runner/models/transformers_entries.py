@@ -24,11 +24,22 @@ def _module_base():
     return torch.nn.Module
 
 
+# Generation-cache arguments: a graph never feeds them (it exports one full pass).
+_CACHE_ARGS = frozenset({"past_key_values", "past_key_value", "cache_position", "use_cache", "layer_past"})
+
+
+def input_names(model) -> list[str]:
+    """The names positional graph inputs take: forward's arguments in order, without the cache ones."""
+    params = inspect.signature(model.forward).parameters.values()
+    return [p.name for p in params
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in _CACHE_ARGS]
+
+
 def _call(model, args):
     """Call a Transformers model with positional tensors, named by its forward's own argument order."""
-    names = [p for p in inspect.signature(model.forward).parameters if p not in ("self", "kwargs")]
-    kwargs = dict(zip(names, args))
-    return model(**kwargs, return_dict=True), kwargs
+    kwargs = dict(zip(input_names(model), args))
+    extra = {"use_cache": False} if "use_cache" in inspect.signature(model.forward).parameters else {}
+    return model(**kwargs, **extra, return_dict=True), kwargs
 
 
 def tensor_outputs(module):

@@ -12,8 +12,9 @@ Attention runs in the "eager" implementation: plain MatMul/Softmax in ONNX, whic
 every converter lowers (the SDPA path exports fused or masked forms that vary by
 exporter and opset).
 
-Graph inputs are the model's ``forward`` arguments in its own order (``input_ids``,
-``attention_mask``, ``token_type_ids`` for BERT; ``pixel_values`` for ViT). Entries:
+Graph inputs are the model's ``forward`` arguments in its own order, leaving out the
+generation cache (``past_key_values``, ...): ``input_ids``, ``attention_mask``,
+``token_type_ids`` for BERT and GPT-2; ``pixel_values`` for ViT. Entries:
     forward: the whole model; outputs are the top-level tensors of its output, in order
     embedding(output, pooling, normalize): one vector per example, see
         :mod:`.transformers_entries`
@@ -79,8 +80,8 @@ def _embedding(model, **kwargs):
     return _entries().embedding(model, **kwargs)
 
 
-def _prepare(module):
-    return _entries().tensor_outputs(module)
+def _forward(model):
+    return _entries().tensor_outputs(model)
 
 
 SOURCES = {
@@ -88,7 +89,7 @@ SOURCES = {
         name="transformers",
         create=_create,
         entries={"embedding": _embedding},
-        prepare_for_export=_prepare,
+        forward=_forward,
         checkpoint_params=checkpoint_params,
         describe="a Hugging Face Transformers model class built from config fields (never downloaded)",
     ),

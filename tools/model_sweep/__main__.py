@@ -26,6 +26,8 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="*", help="model ids (e.g. timm:resnet transformers:BertModel)")
     p.add_argument("--retry-failed", action="store_true", help="run models whose last result failed again")
     p.add_argument("--jobs", type=int, default=1, help="models run at once (each in its own process)")
+    p.add_argument("--reverse", action="store_true",
+                   help="take the models from the end (a second sweep on the same --work meets the first halfway)")
     args = p.parse_args(argv)
     out = args.out or (None if args.fast else ROOT / "docs" / "model_coverage.md")
     work = args.work.resolve()
@@ -48,10 +50,19 @@ def main(argv=None) -> int:
 
     def one(item):
         entry, target = item
-        _run_worker(entry, work, target, args.timeout)
+        claim = target.with_suffix(".running")
+        if (target.exists() and not args.retry_failed) or claim.exists():
+            return  # another sweep on this work directory took it
+        claim.write_text(str(time.time()))
+        try:
+            _run_worker(entry, work, target, args.timeout)
+        finally:
+            claim.unlink(missing_ok=True)
         reason = json.loads(target.read_text()).get("reason", "ok")
         print(f"{entry['id']} ({entry['architecture']}): {reason[:300]}", flush=True)
 
+    if args.reverse:
+        todo.reverse()
     print(f"{len(todo)} of {len(entries)} models to run", flush=True)
     with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
         list(pool.map(one, todo))

@@ -9,18 +9,31 @@ import time
 from pathlib import Path
 
 STAGE_ORDER = ("build", "export", "convert", "validate")
-PROBE_SIZES = (64, 96)  # small inputs keep the shared CPU's sweep short
+PROBE_SIZES = (64, 96, 128)  # small inputs keep the shared CPU's sweep short
 
 
 def _forward_ok(model, size: int) -> bool:
+    """The model runs at ``size`` and every adaptive pooling divides its input evenly (the ONNX exporter
+    lowers adaptive pooling to a plain pool only then)."""
     import torch
 
+    uneven = []
+
+    def check(module, inputs, output):
+        if tuple(inputs[0].shape[-2:]) and any(i % max(o, 1) for i, o in zip(inputs[0].shape[-2:], output.shape[-2:])):
+            uneven.append(module)
+
+    pools = (torch.nn.AdaptiveAvgPool2d, torch.nn.AdaptiveMaxPool2d)
+    hooks = [m.register_forward_hook(check) for m in model.modules() if isinstance(m, pools)]
     try:
         with torch.no_grad():
             model(torch.randn(1, 3, size, size))
-        return True
+        return not uneven
     except Exception:
         return False
+    finally:
+        for h in hooks:
+            h.remove()
 
 
 def _image_setup(entry: dict) -> tuple[dict, int]:
