@@ -64,14 +64,14 @@ def directory_weights(directory: Path) -> Path:
 def map_keys(state: dict, spec: CheckpointSpec) -> tuple[dict, list[str]]:
     """(state with ``ignore_keys`` dropped and prefixes mapped, the keys ignored).
 
-    A glob matches a key as saved or as mapped; ``strip_prefix`` leaves keys without
+    A glob matches a key as saved, after ``strip_prefix``, or as finally mapped; ``strip_prefix`` leaves keys without
     the prefix as they are (they are then listed as unexpected if the model lacks them).
     """
     mapped, ignored = {}, []
     for key, value in state.items():
-        new = key.removeprefix(spec.strip_prefix) if spec.strip_prefix else key
-        new = spec.add_prefix + new
-        if any(fnmatch.fnmatchcase(key, g) or fnmatch.fnmatchcase(new, g) for g in spec.ignore_keys):
+        stripped = key.removeprefix(spec.strip_prefix) if spec.strip_prefix else key
+        new = spec.add_prefix + stripped
+        if any(fnmatch.fnmatchcase(k, g) for k in {key, stripped, new} for g in spec.ignore_keys):
             ignored.append(key)
             continue
         if new in mapped:

@@ -51,9 +51,9 @@ def _create(architecture: str, params: dict):
     config_fields = {k: v for k, v in params.items() if k not in _IGNORED_CONFIG_FIELDS}
     try:
         config = cls.config_class(**config_fields)
+        return cls._from_config(config, attn_implementation="eager")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"model.params: not a valid {cls.config_class.__name__}: {exc}") from exc
-    return cls._from_config(config, attn_implementation="eager")
 
 
 # Bookkeeping fields of a saved config.json that are not configuration.
