@@ -113,3 +113,29 @@ def test_builtin_lowerings_only_for_ops_onnx2coreml_lacks():
 
     assert BUILTIN and all(resolve(key) is None for key in BUILTIN)
     assert EXTENDING and all(resolve(key) is not None for key in EXTENDING)
+
+
+EINSUMS = {
+    "bhqd,bhkd->bhqk": [(2, 3, 4, 5), (2, 3, 6, 5)],   # attention scores
+    "bhwc,hkc->bhwk": [(2, 3, 4, 5), (3, 6, 5)],       # SAM's relative positions
+    "bij,bjk->bik": [(2, 3, 4), (2, 4, 5)],
+    "ij,j->i": [(3, 4), (4,)],
+    "bcd->bdc": [(2, 3, 4)],
+    "abc->ac": [(2, 3, 4)],
+    "ab,cb->ac": [(3, 5), (4, 5)],
+}
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("equation", sorted(EINSUMS))
+def test_einsum(ort_vs_coreml, precision, equation):
+    shapes = EINSUMS[equation]
+    names = [f"x{i}" for i in range(len(shapes))]
+    out_shape = list(np.einsum(equation, *[np.zeros(s) for s in shapes]).shape)
+    model = onnx_model([helper.make_node("Einsum", names, ["y"], equation=equation)],
+                       [_info(n, TensorProto.FLOAT, list(s)) for n, s in zip(names, shapes)],
+                       [_info("y", TensorProto.FLOAT, out_shape)], opset=17)
+    rng = np.random.default_rng(3)
+    feeds = {n: rng.standard_normal(s).astype(np.float32) for n, s in zip(names, shapes)}
+    expected, actual = ort_vs_coreml(model, feeds, precision)
+    assert_close(expected["y"], actual["y"], precision)
