@@ -32,7 +32,11 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def model_class(architecture: str):
-    import transformers
+    try:
+        import transformers
+    except ImportError as exc:
+        raise ValueError("model.source transformers needs the transformers package: "
+                         "pip install -e '.[transformers]'") from exc
 
     cls = getattr(transformers, architecture, None)
     if cls is None or not hasattr(cls, "config_class"):
