@@ -47,11 +47,28 @@ def create_model(recipe, weights=None, *, foreign: bool = False):
 
 
 def load_built_model(recipe, weights: Path):
-    """The model with the weights the build stage saved (safetensors ``save_model`` format)."""
-    from safetensors.torch import load_model
+    """The model with the weights the build stage saved (safetensors ``save_model`` format).
+
+    Hand-written rather than ``safetensors.torch.load_model``: that loads a plain dict, without
+    the per-module ``_metadata`` versions a ``state_dict()`` carries, and modules that migrate
+    old checkpoints by version (torchvision's MNASNet) refuse a state without one. The versions
+    come from the freshly built model of the same recipe.
+    """
+    from collections import OrderedDict
+
+    from safetensors.torch import load_file
 
     model = create_model(recipe)
-    load_model(model, str(weights), strict=True)
+    expected = model.state_dict()
+    state = OrderedDict(load_file(str(weights)))
+    state._metadata = getattr(expected, "_metadata", OrderedDict())
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    # save_model drops all but one of tensors sharing storage (tied weights); those may be missing.
+    loaded = {expected[k].data_ptr() for k in state if k in expected}
+    untied = [k for k in missing if expected[k].data_ptr() not in loaded]
+    if untied or unexpected:
+        raise ValueError(f"{weights} does not match the recipe's model (missing {untied[:5]}, unexpected "
+                         f"{list(unexpected)[:5]}); rerun the build stage (--force build)")
     return model.eval()
 
 
