@@ -39,4 +39,4 @@ def test_fast_sweep_builds_and_verifies(tmp_path):
     failed = {r["id"]: r.get("reason") for r in results if not r["ok"]}
     assert not failed, failed
     table = out.read_text()
-    assert "2 of 2 models (100 %) built and Core ML-verified" in table and "edgenext_xx_small" in table
+    assert "2 of 2 models run (100 %) built and Core ML-verified" in table and "edgenext_xx_small" in table

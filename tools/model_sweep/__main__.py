@@ -70,7 +70,8 @@ def main(argv=None) -> int:
                if (results_dir / f"{e['id'].replace(':', '__')}.json").exists()]
     if out:
         scope = "fast subset" if args.fast else "full sweep"
-        out.write_text(render(results, scope))
+        done = {r["id"] for r in results}
+        out.write_text(render(results, scope, [e for e in entries if e["id"] not in done]))
         print(f"wrote {out}")
     ok = sum(1 for r in results if r.get("ok"))
     print(f"{ok}/{len(results)} built and Core ML-verified")

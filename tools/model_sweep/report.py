@@ -13,7 +13,7 @@ validate (PyTorch vs ONNX Runtime vs the saved Core ML model through the referen
 executor). "Core ML check" is the validate stage's verdict on the saved model.
 Regenerate: see [the README](../README.md#model-coverage).
 
-**{verified} of {total} models ({share:.0f} %) built and Core ML-verified.**
+**{verified} of {total} models run ({share:.0f} %) built and Core ML-verified.**
 Stage reached: {stages}.
 
 | model | source | input | stage reached | Core ML check | folded nodes | reason when it failed |
@@ -27,7 +27,8 @@ def _cell(text: str, limit: int = 400) -> str:
     return text.replace("|", "\\|")
 
 
-def render(results: list[dict], scope: str) -> str:
+def render(results: list[dict], scope: str, pending: list[dict] = ()) -> str:
+    """The table of ``results``; ``pending``: catalogue entries without a result yet (an interrupted sweep)."""
     results = sorted(results, key=lambda r: (r["source"], r["id"]))
     verified = sum(1 for r in results if r.get("ok"))
     stages = Counter(r["stage_reached"] for r in results)
@@ -40,4 +41,7 @@ def render(results: list[dict], scope: str) -> str:
         model = f"{r['architecture']}" + (f" ({r['family']})" if r.get("family") and r["source"] == "timm" else "")
         text += (f"| {_cell(model)} | {r['source']} | {shape} | {r['stage_reached']} | {r['coreml_check']} | "
                  f"{folded} | {_cell(r.get('reason', ''))} |\n")
+    if pending:
+        text += (f"\n**Not run yet ({len(pending)}):** the sweep was stopped before these; the same command "
+                 "resumes it.\n\n" + ", ".join(f"{e['architecture']}" for e in pending) + "\n")
     return text
