@@ -25,7 +25,7 @@ def _module_base():
 
 
 # Generation-cache arguments: a graph never feeds them (it exports one full pass).
-_CACHE_ARGS = frozenset({"past_key_values", "past_key_value", "cache_position", "use_cache", "layer_past"})
+_CACHE_ARGS = frozenset({"past_key_values", "past_key_value", "cache", "cache_position", "use_cache", "layer_past"})
 
 
 def input_names(model) -> list[str]:
