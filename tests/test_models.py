@@ -45,7 +45,7 @@ def test_source_builds_reproducibly(source, write_recipe):
     a, b = create_model(recipe), create_model(recipe)
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(pa, pb), f"{name} differs between two seeded builds"
-    x = torch.randn(*recipe.graphs[0]["inputs"][0]["shape"])
+    x = torch.randn(*recipe.graphs[0].inputs[0].shape)
     assert torch.isfinite(a(x)).all()
 
 

@@ -87,10 +87,12 @@ def test_integer_inputs_need_a_range(write_recipe):
 
 def test_defaults_come_from_the_schema(write_recipe):
     recipe = load_recipe(write_recipe(TINY_VIT))
-    assert recipe.data["convert"]["format"] == "mlprogram"
-    assert recipe.data["export"]["exporter"] == "torchscript"
-    assert recipe.data["validate"]["tolerances"]["onnx"]["max_rel"] == 1e-4
-    assert recipe.data["inputs"][0]["dtype"] == "float32"
+    assert recipe.convert.format == "mlprogram"
+    assert recipe.export.exporter == "torchscript"
+    assert recipe.validate.tolerances.onnx.max_rel == 1e-4 and recipe.validate.tolerances.onnx.max_abs is None
+    assert recipe.graphs[0].inputs[0].dtype == "float32"
+    assert recipe.graphs[0].inputs[0].image.resize == "center_crop"  # a default inside a $ref'd section
+    assert recipe.ios.class_name == "TinyViT" and recipe.ios.labels is None  # optional, no default: None
 
 
 def test_cli_exit_code_2_and_nothing_built(write_recipe, run_cli, tmp_path):

@@ -100,7 +100,7 @@ def expand(stages: list[Stage], recipe: "Recipe") -> list[StageInstance]:
         if not stage.applies(recipe):
             continue
         if stage.per_graph:
-            out += [StageInstance(stage, g["name"]) for g in recipe.graphs]
+            out += [StageInstance(stage, g.name) for g in recipe.graphs]
         else:
             out.append(StageInstance(stage, None))
     return out

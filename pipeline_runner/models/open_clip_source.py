@@ -299,19 +299,19 @@ CLIP_TEXT_ENTRIES = frozenset({"text_encoder", "zero_shot_classifier"})
 
 def _app_files(model, recipe, out_dir: Path) -> list[Path]:
     """label_embeddings.json for each zero-shot graph; the tokenizer (vocab, merges, test vectors)."""
-    zero_shot = [g for g in recipe.graphs if g["entry"] == "zero_shot_classifier"]
+    zero_shot = [g for g in recipe.graphs if g.entry == "zero_shot_classifier"]
     written: list[Path] = []
     prompts: list[str] = []
     for graph in zero_shot:
-        args = graph["entry_args"]
-        labels = list(args["labels"])
-        templates = list(args.get("templates", DEFAULT_TEMPLATES))
+        # entry_args are this source's own keyword arguments of _zero_shot_classifier
+        labels = list(graph.entry_labels)
+        templates = list(graph.entry_args.get("templates", DEFAULT_TEMPLATES))
         prompts += [t.format(label) for label in labels for t in templates]
         embeddings = label_embeddings(model, labels, templates)
-        name = "label_embeddings.json" if len(zero_shot) == 1 else f"label_embeddings.{graph['name']}.json"
+        name = "label_embeddings.json" if len(zero_shot) == 1 else f"label_embeddings.{graph.name}.json"
         path = out_dir / name
         path.write_text(json.dumps({
-            "graph": graph["name"],
+            "graph": graph.name,
             "labels": labels,
             "templates": templates,
             "logit_scale": float(model.logit_scale.detach().exp()),

@@ -12,25 +12,26 @@ from pipeline_runner.engine.stage import Stage, StageContext, StageResult
 from pipeline_runner.stages.convert import coreml_artifact
 
 
-def _image_graph(recipe) -> dict | None:
+def _image_graph(recipe):
     """The graph whose model an app feeds pictures: a classifier graph first, else any image-input graph."""
-    image_graphs = [g for g in recipe.graphs if any("image" in i for i in g["inputs"])]
-    classifiers = [g for g in image_graphs if g.get("classifier")]
+    image_graphs = [g for g in recipe.graphs if g.image_inputs]
+    classifiers = [g for g in image_graphs if g.classifier]
     return (classifiers or image_graphs or [None])[0]
 
 
-def _wrapper_plan(recipe) -> tuple[dict, dict]:
+def _wrapper_plan(recipe) -> tuple:
     """(graph the wrapper loads, extras for the wrapper template) for the recipe's ios.wrapper kind."""
-    ios, graphs = recipe.data["ios"], recipe.graphs
-    kind = ios["wrapper"]
+    ios, graphs = recipe.ios, recipe.graphs
+    kind = ios.wrapper
     if kind == "image_classifier":
         graph = _image_graph(recipe) or graphs[0]
-        image = next((i["image"] for i in graph["inputs"] if "image" in i), {})
-        return graph, {"crop": image.get("resize", "center_crop"), "labels": ios.get("labels")}
+        images = graph.image_inputs
+        crop = images[0].image.resize if images else "center_crop"
+        return graph, {"crop": crop, "labels": list(ios.labels) if ios.labels else None}
     if kind == "embedding_model":
-        image = next(g for g in graphs if any("image" in i for i in g["inputs"]) and not g.get("classifier"))
-        text = next(g for g in graphs if any(i["dtype"].startswith("int") for i in g["inputs"]))
-        return image, {"text_graph": text["name"], "crop": "center_crop"}
+        image = next(g for g in graphs if g.image_inputs and not g.classifier)
+        text = next(g for g in graphs if any(i.is_integer for i in g.inputs))
+        return image, {"text_graph": text.name, "crop": "center_crop"}
     return graphs[0], {}
 
 
@@ -49,7 +50,6 @@ def bundle_name(recipe_name: str, filename: str) -> str:
 
 
 def run(ctx: StageContext) -> StageResult:
-    from pipeline_runner.recipe import function_text
     from pipeline_runner.swift.custom_layer import generate_custom_layer
     from pipeline_runner.swift.spec_reader import read_model_interface
     from pipeline_runner.swift.syntax import swift_syntax_errors
@@ -58,16 +58,14 @@ def run(ctx: StageContext) -> StageResult:
     recipe = ctx.recipe
     files: dict[str, str] = {}
     hand_written: dict[str, str] = {}
-    for op in recipe.data["custom_ops"]:
-        coreml = op["coreml"]
-        if coreml["mapping"] != "custom_layer":
+    for op in recipe.custom_ops:
+        if not op.is_custom_layer:
             continue
-        layer = generate_custom_layer(function_text(op["onnx"], recipe.data["export"]["opset"]),
-                                      coreml["class_name"], coreml["parameters"], coreml["description"])
+        layer = generate_custom_layer(op.function, op.class_name, op.parameters, op.description)
         files[layer.filename] = layer.source
         if layer.needs_hand_written:
-            hand_written[coreml["class_name"]] = f"needs a hand-written implementation: {layer.reason}"
-            ctx.log(f"{coreml['class_name']}: {hand_written[coreml['class_name']]}")
+            hand_written[op.class_name] = f"needs a hand-written implementation: {layer.reason}"
+            ctx.log(f"{op.class_name}: {hand_written[op.class_name]}")
 
     interfaces, bundle = {}, {}
 
@@ -76,11 +74,11 @@ def run(ctx: StageContext) -> StageResult:
         bundle[rel] = bundle_name(recipe.name, rel.split("/")[-1])
         return bundle[rel].rsplit(".", 1)[0]
 
-    ios = recipe.data["ios"]
-    if ios["wrapper"] != "none":
+    ios = recipe.ios
+    if ios.wrapper != "none":
         graph, extras = _wrapper_plan(recipe)
-        interface = read_model_interface(ctx.existing(coreml_artifact(recipe, graph["name"])))
-        interfaces[graph["name"]] = interface.to_dict()
+        interface = read_model_interface(ctx.existing(coreml_artifact(recipe, graph.name)))
+        interfaces[graph.name] = interface.to_dict()
         if "text_graph" in extras:
             text_interface = read_model_interface(ctx.existing(coreml_artifact(recipe, extras["text_graph"])))
             extras["text_interface"] = text_interface
@@ -88,9 +86,9 @@ def run(ctx: StageContext) -> StageResult:
             interfaces[extras["text_graph"]] = text_interface.to_dict()
             for key, filename in _APP_RESOURCES.items():
                 bundle[f"app/{filename}"] = extras[key] = bundle_name(recipe.name, filename)
-        files[f"{ios['class_name']}.swift"] = generate_wrapper(
-            interface, ios["class_name"], recipe.data["convert"]["compute_units"], ios["wrapper"],
-            model_resource(graph["name"]), extras)
+        files[f"{ios.class_name}.swift"] = generate_wrapper(
+            interface, ios.class_name, recipe.convert.compute_units, ios.wrapper,
+            model_resource(graph.name), extras)
 
     artifacts = []
     for filename, source in files.items():
@@ -102,7 +100,7 @@ def run(ctx: StageContext) -> StageResult:
         artifacts.append(rel)
     rel = "swift/interface.json"
     # bundle_names: build-relative path -> file name in the app bundle (what the wrapper loads).
-    ctx.output(rel).write_text(json.dumps({"wrapper": ios["wrapper"], "class_name": ios.get("class_name"),
+    ctx.output(rel).write_text(json.dumps({"wrapper": ios.wrapper, "class_name": ios.class_name,
                                            "models": interfaces, "bundle_names": bundle,
                                            "custom_layers_needing_code": hand_written},
                                           indent=2, sort_keys=True) + "\n")
@@ -117,7 +115,7 @@ STAGE = Stage(
     version=1,
     run=run,
     needs=("convert",),
-    reads=("ios", "custom_ops", "convert.compute_units", "export.opset"),
+    reads=("ios", "graphs", "custom_ops", "convert.compute_units"),
     tools=("coremltools", "onnx"),
     code=("pipeline_runner.swift", "pipeline_runner.stages.swift"),
 )
