@@ -121,3 +121,26 @@ def test_nan_and_infinite_tolerances_are_refused(write_recipe, run_cli):
     assert code == 2
     assert "validate.tolerances.coreml_fp32.max_rel: expected a finite number, got nan" in out + err
     assert "validate.tolerances.coreml_fp32.min_cosine: expected a finite number, got inf" in out + err
+
+
+def test_defaults_are_filled_through_refs_and_if_then_branches():
+    from pipeline_runner.recipe.schema import defaults_validator, fill_defaults
+
+    schema = {
+        "$defs": {"tol": {"type": "object", "properties": {"max_abs": {"type": "number", "default": 0.5}}}},
+        "type": "object",
+        "properties": {
+            "mode": {"enum": ["a", "b"], "default": "a"},
+            "tol": {"$ref": "#/$defs/tol", "default": {}},
+            "items": {"type": "array", "items": {"$ref": "#/$defs/tol"}},
+        },
+        "if": {"properties": {"mode": {"const": "b"}}, "required": ["mode"]},
+        "then": {"properties": {"extra": {"type": "integer", "default": 7}}},
+    }
+    validator = defaults_validator(schema)
+    assert fill_defaults({"items": [{}]}, validator) == {"mode": "a", "tol": {"max_abs": 0.5}, "items": [{"max_abs": 0.5}]}
+    # the `then` branch applies only when `if` holds, and its defaults with it
+    assert fill_defaults({"mode": "b"}, validator)["extra"] == 7
+    original = {"items": []}
+    fill_defaults(original, validator)
+    assert original == {"items": []}  # a copy is filled, not the caller's data
