@@ -72,26 +72,21 @@ class StageInstance:
 
 
 def order_stages(stages: dict[str, Stage]) -> list[Stage]:
-    """Stages in dependency order (a topological sort of ``needs``); cycles are a bug."""
-    ordered: list[Stage] = []
-    state: dict[str, int] = {}
+    """Stages in dependency order (a topological sort of ``needs``); cycles are a bug.
 
-    def visit(name: str, chain: tuple[str, ...]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            raise RuntimeError(f"stage dependency cycle: {' -> '.join((*chain, name))}")
-        if name not in stages:
-            raise RuntimeError(f"stage {chain[-1]!r} needs unknown stage {name!r}")
-        state[name] = 1
-        for dep in stages[name].needs:
-            visit(dep, (*chain, name))
-        state[name] = 2
-        ordered.append(stages[name])
+    ``static_order`` is stable for a given registry, so ties keep a fixed order.
+    """
+    import graphlib
 
-    for name in stages:
-        visit(name, ())
-    return ordered
+    for stage in stages.values():
+        unknown = [dep for dep in stage.needs if dep not in stages]
+        if unknown:
+            raise RuntimeError(f"stage {stage.name!r} needs unknown stage {unknown[0]!r}")
+    sorter = graphlib.TopologicalSorter({name: stage.needs for name, stage in stages.items()})
+    try:
+        return [stages[name] for name in sorter.static_order()]
+    except graphlib.CycleError as exc:
+        raise RuntimeError(f"stage dependency cycle: {' -> '.join(exc.args[1])}") from exc
 
 
 def expand(stages: list[Stage], recipe: "Recipe") -> list[StageInstance]:
