@@ -50,6 +50,11 @@ def entry_module(recipe, model, graph):
     return source.entries[entry](model, **graph.entry_args).eval()
 
 
-def prepare_for_export(recipe, module):
+def prepare_for_export(recipe, module, example_inputs: tuple):
+    """``module`` as its source wants it exported; ``example_inputs``: the graph's dummy inputs (NumPy)."""
+    import torch
+
     source = get_source(recipe.model.source)
-    return source.prepare_for_export(module) if source.prepare_for_export else module
+    if not source.prepare_for_export:
+        return module
+    return source.prepare_for_export(module, tuple(torch.from_numpy(x) for x in example_inputs))
