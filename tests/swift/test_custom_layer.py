@@ -13,6 +13,7 @@ from onnx.reference import ReferenceEvaluator
 from pipeline_runner.swift import elementwise as ew
 from pipeline_runner.swift.custom_layer import generate_custom_layer
 from pipeline_runner.swift.syntax import swift_syntax_errors
+from tests.swift.ir_numpy import evaluate_numpy
 
 HEADER = '<domain: "com.example.ops", opset_import: ["": 17]>\n'
 
@@ -265,7 +266,7 @@ def test_ir_matches_onnx_reference(name: str) -> None:
     rng = np.random.default_rng(0)
     inputs = [rng.normal(size=(2, 3, 4, 5)).astype(np.float32) for _ in function.input]
     expected = _reference_outputs(function, inputs, params)
-    actual = ew.evaluate_numpy(program, inputs, params)
+    actual = evaluate_numpy(program, inputs, params)
     assert len(actual) == len(expected) == len(function.output)
     for got, want in zip(actual, expected):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
