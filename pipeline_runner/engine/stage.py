@@ -74,7 +74,8 @@ class StageInstance:
 def order_stages(stages: dict[str, Stage]) -> list[Stage]:
     """Stages in dependency order (a topological sort of ``needs``); cycles are a bug.
 
-    ``static_order`` is stable for a given registry, so ties keep a fixed order.
+    Among the stages ready to run, the one registered first goes first, so the order is
+    the registry's wherever ``needs`` allows it.
     """
     import graphlib
 
@@ -84,9 +85,18 @@ def order_stages(stages: dict[str, Stage]) -> list[Stage]:
             raise RuntimeError(f"stage {stage.name!r} needs unknown stage {unknown[0]!r}")
     sorter = graphlib.TopologicalSorter({name: stage.needs for name, stage in stages.items()})
     try:
-        return [stages[name] for name in sorter.static_order()]
+        sorter.prepare()
     except graphlib.CycleError as exc:
         raise RuntimeError(f"stage dependency cycle: {' -> '.join(exc.args[1])}") from exc
+    rank = {name: i for i, name in enumerate(stages)}
+    ordered, ready = [], set()
+    while sorter.is_active():
+        ready.update(sorter.get_ready())
+        name = min(ready, key=rank.__getitem__)
+        ready.remove(name)
+        sorter.done(name)
+        ordered.append(stages[name])
+    return ordered
 
 
 def expand(stages: list[Stage], recipe: "Recipe") -> list[StageInstance]:
