@@ -144,3 +144,36 @@ def test_defaults_are_filled_through_refs_and_if_then_branches():
     original = {"items": []}
     fill_defaults(original, validator)
     assert original == {"items": []}  # a copy is filled, not the caller's data
+
+
+def test_every_schema_field_has_a_typed_field():
+    """A field added to the schema must be added to recipe/typed.py too, or stages could not read it."""
+    import dataclasses
+
+    from pipeline_runner.recipe import typed
+    from pipeline_runner.recipe.custom_op import CustomOp
+    from pipeline_runner.recipe.schema import load_schema
+
+    schema = load_schema()
+    defs = schema["$defs"]
+
+    def names(cls):
+        return {f.name for f in dataclasses.fields(cls)}
+
+    pairs = {"model": typed.ModelSpec, "image": typed.ImageSpec, "input": typed.InputSpec, "output": typed.OutputSpec,
+             "graph": typed.GraphSpec, "classifier": typed.ClassifierSpec, "export": typed.ExportSpec,
+             "convert": typed.ConvertSpec, "ios": typed.IosSpec, "tolerance": typed.Tolerance,
+             "validate": typed.ValidateSpec}
+    for name, cls in pairs.items():
+        assert set(defs[name]["properties"]) == names(cls), name
+    assert set(defs["convert"]["properties"]["metadata"]["properties"]) == names(typed.MetadataSpec)
+    assert set(defs["validate"]["properties"]["tolerances"]["properties"]) == names(typed.Tolerances)
+    top = set(schema["properties"]) - {"inputs", "outputs"}  # the single-graph form becomes `graphs`
+    assert top == names(typed.Recipe) - {"path", "doc", "sha256"}
+    op = defs["custom_op"]["properties"]
+    nested = {f"{section}.{key}" for section in ("torch", "onnx", "coreml") for key in op[section]["properties"]}
+    mapped = {"torch.op": "torch_op", "onnx.function": "function_source", "coreml.mapping": "mapping",
+              **{f"onnx.{k}": k for k in ("domain", "op_type", "version", "attributes")},
+              **{f"coreml.{k}": k for k in ("class_name", "parameters", "description")}}
+    assert nested == set(mapped)
+    assert set(mapped.values()) | {"name", "index", "opset"} == names(CustomOp)
