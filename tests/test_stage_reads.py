@@ -84,13 +84,13 @@ def _allowed_reads(stage, stages) -> set[str]:
     allowed, todo = set(), [stage.name]
     while todo:
         s = stages[todo.pop()]
-        allowed |= set(s.reads)
+        allowed |= {r.replace("[]", "") for r in s.reads}  # graphs[].inputs: that field of every graph
         if s.per_graph and "graph" in s.reads:
             allowed.add("graphs")  # all instances of a per-graph stage together read every graph
         todo += list(s.needs)
     if stage.per_graph:
         allowed.discard("graphs")  # one instance sees only its own graph
-        allowed |= {r for r in stage.reads}
+        allowed |= {r.replace("[]", "") for r in stage.reads}
     return allowed
 
 
