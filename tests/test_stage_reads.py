@@ -29,6 +29,13 @@ def _zero_shot_only(text: str) -> str:
 # Fields that name the recipe rather than configure a stage: the build directory is
 # build/<name>/, and the recipe hash and file are provenance stamped into artifacts.
 IDENTITY = {"name", "sha256", "path", "doc"}
+# Reads that cannot change a stage's result, each with the reason.
+NOT_IN_KEY = {
+    # BatchNorm calibration builds each graph's entry module to run inputs through it; an entry's
+    # arguments (a zero-shot classifier's labels) do not reach the model's BatchNorm layers, and
+    # putting them in the build key would rebuild everything when a label changes.
+    ("build", "graphs.entry_args"),
+}
 
 
 class Recorder:
@@ -140,7 +147,7 @@ def test_every_field_a_stage_reads_is_in_its_key(name, recording, tmp_path):
     assert {"build", "export", "convert", "validate", "swift"} <= ran
     for stage_name, paths in recording.items():
         allowed = _allowed_reads(STAGES[stage_name], STAGES)
-        undeclared = sorted(p for p in paths if not _covered(p, allowed))
+        undeclared = sorted(p for p in paths if not _covered(p, allowed) and (stage_name, p) not in NOT_IN_KEY)
         assert not undeclared, f"stage {stage_name} reads {undeclared} but declares only {sorted(allowed)}"
 
 

@@ -94,7 +94,7 @@ STAGE = Stage(
     version=2,
     run=run,
     # The graphs' inputs and entries feed the BatchNorm re-estimation of random-weight builds.
-    reads=("model", "graphs[].inputs", "graphs[].entry"),
+    reads=("model", "graphs[].name", "graphs[].inputs", "graphs[].entry"),
     tools=("torch", "timm", "open_clip_torch", "safetensors"),
     code=("pipeline_runner.models",),
     reads_files=_checkpoint_files,
