@@ -44,13 +44,15 @@ def tool_version(dist: str) -> str:
 
 @lru_cache(maxsize=None)
 def code_hash(module: str) -> str:
-    """Hash of a module's source (a package: every .py below it), found without importing it."""
+    """Hash of a module's source (a package: every file below it — .py and package data such as
+    templates — except bytecode), found without importing it."""
     spec = importlib.util.find_spec(module)
     if spec is None:
         raise RuntimeError(f"stage code module {module!r} not found")
     if spec.submodule_search_locations:  # a package: all of its source
         root = Path(list(spec.submodule_search_locations)[0])
-        files = sorted(root.rglob("*.py"))
+        files = sorted(p for p in root.rglob("*")
+                       if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
     else:
         root = Path(spec.origin).parent
         files = [Path(spec.origin)]
