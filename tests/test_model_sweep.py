@@ -24,7 +24,7 @@ def test_sweep_recipes_are_valid(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(recipe_for(entry)))
     recipe = load_recipe(path)
-    assert recipe.graphs[0]["inputs"][0]["dtype"] == "int32"
+    assert recipe.graphs[0].inputs[0].dtype == "int32"
 
 
 @pytest.mark.timeout(3600)

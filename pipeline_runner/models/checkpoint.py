@@ -47,11 +47,9 @@ def checkpoint_spec(recipe) -> CheckpointSpec | None:
     path = recipe.checkpoint_path()
     if path is None:
         return None
-    raw = recipe.data["model"]["checkpoint"]
-    options = raw if isinstance(raw, dict) else {}
-    return CheckpointSpec(path=path, strip_prefix=options.get("strip_prefix", ""),
-                          add_prefix=options.get("add_prefix", ""),
-                          ignore_keys=tuple(options.get("ignore_keys", ())))
+    ref = recipe.model.checkpoint
+    return CheckpointSpec(path=path, strip_prefix=ref.strip_prefix, add_prefix=ref.add_prefix,
+                          ignore_keys=ref.ignore_keys)
 
 
 def directory_weights(directory: Path) -> Path:

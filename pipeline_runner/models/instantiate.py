@@ -9,11 +9,11 @@ from pipeline_runner.models.registry import get_source
 
 def model_params(recipe) -> dict:
     """``model.params`` over the defaults a checkpoint directory gives (e.g. a Transformers config.json)."""
-    spec = recipe.data["model"]
-    source = get_source(spec["source"])
+    spec = recipe.model
+    source = get_source(spec.source)
     path = recipe.checkpoint_path()
     base = source.checkpoint_params(path) if source.checkpoint_params and path and path.is_dir() else {}
-    return {**base, **spec["params"]}
+    return {**base, **spec.params}
 
 
 def create_model(recipe, weights=None, *, foreign: bool = False):
@@ -26,10 +26,10 @@ def create_model(recipe, weights=None, *, foreign: bool = False):
     """
     import torch
 
-    spec = recipe.data["model"]
-    source = get_source(spec["source"])
-    torch.manual_seed(spec["seed"])
-    model = source.create(spec["architecture"], model_params(recipe))
+    spec = recipe.model
+    source = get_source(spec.source)
+    torch.manual_seed(spec.seed)
+    model = source.create(spec.architecture, model_params(recipe))
     if weights is not None:
         from pipeline_runner.models.checkpoint import CheckpointSpec, load_into, map_keys, read_state_dict
 
@@ -40,7 +40,7 @@ def create_model(recipe, weights=None, *, foreign: bool = False):
         else:
             state, origin = read_state_dict(weights), str(weights)
         if foreign and source.adapt_state_dict:
-            state = source.adapt_state_dict(state, spec["architecture"])
+            state = source.adapt_state_dict(state, spec.architecture)
         load_into(model, state, origin)
         model.ignored_checkpoint_keys = ignored
     return model.eval()
@@ -72,18 +72,23 @@ def load_built_model(recipe, weights: Path):
     return model.eval()
 
 
-def entry_module(recipe, model, graph: dict):
-    """The part of ``model`` a graph exports (``forward``: the model itself)."""
-    entry = graph.get("entry", "forward")
-    source = get_source(recipe.data["model"]["source"])
+def entry_module(recipe, model, graph):
+    """The part of ``model`` a graph (``GraphSpec``) exports (``forward``: the model itself)."""
+    entry = graph.entry
+    source = get_source(recipe.model.source)
     if entry == "forward":
         return source.forward(model) if source.forward else model
     if entry not in source.entries:
         known = ", ".join(["forward", *sorted(source.entries)])
-        raise ValueError(f"graph {graph['name']!r}: model source {source.name!r} has no entry {entry!r}; known: {known}")
-    return source.entries[entry](model, **graph.get("entry_args", {})).eval()
+        raise ValueError(f"graph {graph.name!r}: model source {source.name!r} has no entry {entry!r}; known: {known}")
+    return source.entries[entry](model, **graph.entry_args).eval()
 
 
-def prepare_for_export(recipe, module):
-    source = get_source(recipe.data["model"]["source"])
-    return source.prepare_for_export(module) if source.prepare_for_export else module
+def prepare_for_export(recipe, module, example_inputs: tuple):
+    """``module`` as its source wants it exported; ``example_inputs``: the graph's dummy inputs (NumPy)."""
+    import torch
+
+    source = get_source(recipe.model.source)
+    if not source.prepare_for_export:
+        return module
+    return source.prepare_for_export(module, tuple(torch.from_numpy(x) for x in example_inputs))
