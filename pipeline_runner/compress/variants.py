@@ -30,10 +30,9 @@ def report_artifact(graph: str) -> str:
     return f"compressed/{graph}.json"
 
 
-def variants_for(recipe_data: dict, graph: str) -> list[dict]:
+def variants_for(recipe, graph: str) -> list[dict]:
     """The recipe's variants that apply to ``graph`` (a variant without ``graphs`` applies to all)."""
-    return [v for v in recipe_data.get("compress", {}).get("variants", [])
-            if not v.get("graphs") or graph in v["graphs"]]
+    return recipe.compress.variants_for(graph)
 
 
 def kinds(variant: dict) -> list[str]:

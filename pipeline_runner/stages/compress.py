@@ -57,17 +57,17 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.validate.report import dumps, strict
 
     recipe, graph = ctx.recipe, ctx.graph
-    cfg, section = recipe.data["validate"], recipe.data["compress"]
-    if not variants_for(recipe.data, graph["name"]):  # the recipe's variants name other graphs
-        document = {"graph": graph["name"], "variants": {}, "table": [], "suggested": None, "passed": True}
-        ctx.output(report_artifact(graph["name"])).write_text(json.dumps(document, indent=2) + "\n")
-        return StageResult([report_artifact(graph["name"])], info={"table": [], "suggested": None})
+    cfg, section = recipe.validate, recipe.compress
+    if not variants_for(recipe, graph.name):  # the recipe's variants name other graphs
+        document = {"graph": graph.name, "variants": {}, "table": [], "suggested": None, "passed": True}
+        ctx.output(report_artifact(graph.name)).write_text(json.dumps(document, indent=2) + "\n")
+        return StageResult([report_artifact(graph.name)], info={"table": [], "suggested": None})
     progress.step("PyTorch and uncompressed Core ML reference outputs")
-    samples = make_samples(graph["inputs"], cfg["seed"], cfg["samples"])
+    samples = make_samples(graph.inputs, cfg.seed, cfg.samples)
     module = entry_module(recipe, load_built_model(recipe, ctx.existing(WEIGHTS)), graph)
     expected = torch_outputs(module, graph, samples)
-    out_kinds = {o["name"]: o["kind"] for o in graph["outputs"]}
-    base_path = ctx.existing(coreml_artifact(recipe, graph["name"]))
+    out_kinds = {o.name: o.kind for o in graph.outputs}
+    base_path = ctx.existing(coreml_artifact(recipe, graph.name))
     base = load_model(base_path)
     feeds = _feeds(samples, base.input_names)
     base_outputs = [base.predict(f) for f in feeds]
@@ -75,14 +75,14 @@ def run(ctx: StageContext) -> StageResult:
     reports = {"uncompressed": {**base_report, "vs_coreml": {}}}
 
     artifacts, failures, notes = [], [], []
-    for variant in variants_for(recipe.data, graph["name"]):
+    for variant in variants_for(recipe, graph.name):
         progress.step(f"variant {variant['name']}: compress, then the reference executor")
-        name, rel = variant["name"], compressed_artifact(graph["name"], variant["name"])
-        tolerance = variant.get("tolerance", section["tolerance"])
+        name, rel = variant["name"], compressed_artifact(graph.name, variant["name"])
+        tolerance = variant.get("tolerance", section.tolerance.as_dict())
         calibration = None
         if "quantize_activations" in variant:
             count = variant["quantize_activations"].get("calibration_samples", 8)
-            calibration = _feeds(make_samples(graph["inputs"], cfg["seed"] + 1, count), base.input_names)
+            calibration = _feeds(make_samples(graph.inputs, cfg.seed + 1, count), base.input_names)
         out = ctx.output(rel)
         try:
             compress_model(base_path, out, variant, calibration)
@@ -100,19 +100,19 @@ def run(ctx: StageContext) -> StageResult:
         if not report["passed"]:
             why = report.get("error") or "; ".join(f"{o}: {', '.join(m['reasons'])}"
                                                    for o, m in report["vs_pytorch"].items() if not m["passed"])
-            message = f"variant {name} of {graph['name']} failed: {why}"
+            message = f"variant {name} of {graph.name} failed: {why}"
             (failures if report["required"] else notes).append(message)
             ctx.log(message)
 
     rows = [table.row(name, r) for name, r in reports.items()]
     suggested = table.suggest(rows)
-    document = {"graph": graph["name"], "variants": reports, "table": rows, "suggested": suggested,
+    document = {"graph": graph.name, "variants": reports, "table": rows, "suggested": suggested,
                 "passed": not failures}
-    ctx.output(report_artifact(graph["name"])).write_text(dumps(document))
+    ctx.output(report_artifact(graph.name)).write_text(dumps(document))
     for line in table.markdown(rows).splitlines():
         ctx.log(line)
     ctx.log(f"suggested variant: {suggested or 'none within tolerance'}")
-    return StageResult([report_artifact(graph["name"]), *artifacts], notes=notes, failures=failures,
+    return StageResult([report_artifact(graph.name), *artifacts], notes=notes, failures=failures,
                        info=strict({"table": rows, "suggested": suggested}))
 
 
@@ -127,5 +127,5 @@ STAGE = Stage(
     tools=("torch", "coremltools", "numpy"),
     code=("pipeline_runner.compress", "pipeline_runner.coreml_reference", "pipeline_runner.samples",
           "pipeline_runner.images", "pipeline_runner.validate"),
-    applies=lambda recipe: bool(recipe.data.get("compress", {}).get("variants")),
+    applies=lambda recipe: bool(recipe.compress.variants),
 )

@@ -27,23 +27,23 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.samples import make_samples
     from pipeline_runner.validate.metrics import compare_arrays
 
-    recipe, cfg = ctx.recipe, ctx.recipe.data["validate"]
+    recipe, cfg = ctx.recipe, ctx.recipe.validate
     artifacts, failures, info = [], [], {}
-    for entry in recipe.data["compress"]["multifunction"]:
-        sources = {g: ctx.existing(_source(recipe, g, entry.get("variant"))) for g in entry["functions"]}
+    for entry in recipe.compress.multifunction:
+        sources = {g: ctx.existing(_source(recipe, g, entry.variant)) for g in entry.functions}
         missing = [str(p) for p in sources.values() if not p.exists()]
         if missing:
-            raise FileNotFoundError(f"compress.multifunction {entry['name']}: no package {', '.join(missing)} "
+            raise FileNotFoundError(f"compress.multifunction {entry.name}: no package {', '.join(missing)} "
                                     "(did that compression variant fail?)")
-        rel = multifunction_artifact(entry["name"])
+        rel = multifunction_artifact(entry.name)
         out = ctx.output(rel)
         save_shared(sources, out)
         functions = {}
         for graph, path in sources.items():
             single, shared = load_model(path), load_model(out, function=graph)
-            inputs = recipe.graph(graph)["inputs"]
+            inputs = recipe.graph(graph).inputs
             diffs = {}
-            for s in make_samples(inputs, cfg["seed"], cfg["samples"]):
+            for s in make_samples(inputs, cfg.seed, cfg.samples):
                 feeds = {k: v for k, v in {**s.tensors, **s.pixels}.items() if k in single.input_names}
                 want, got = single.predict(feeds), shared.predict(feeds)
                 for name, value in want.items():
@@ -59,15 +59,15 @@ def run(ctx: StageContext) -> StageResult:
             functions[graph] = {"source": str(path.relative_to(ctx.build_dir)), "max_abs_difference": worst,
                                 "identical": all(v == 0.0 for v in worst.values())}
             if not functions[graph]["identical"]:
-                failures.append(f"multifunction {entry['name']}: function {graph} differs from {path.name}: {worst}")
+                failures.append(f"multifunction {entry.name}: function {graph} differs from {path.name}: {worst}")
         before = sum(disk_size(p) for p in sources.values())
-        report = {"name": entry["name"], "functions": functions, "default_function": entry["functions"][0],
+        report = {"name": entry.name, "functions": functions, "default_function": entry.functions[0],
                   "separate_bytes": before, "shared_bytes": disk_size(out),
                   "saved_bytes": before - disk_size(out), "passed": not failures}
-        ctx.output(multifunction_report(entry["name"])).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-        artifacts += [multifunction_report(entry["name"]), rel]
-        info[entry["name"]] = {k: report[k] for k in ("separate_bytes", "shared_bytes", "saved_bytes")}
-        ctx.log(f"{entry['name']}: {', '.join(entry['functions'])} in one package, "
+        ctx.output(multifunction_report(entry.name)).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        artifacts += [multifunction_report(entry.name), rel]
+        info[entry.name] = {k: report[k] for k in ("separate_bytes", "shared_bytes", "saved_bytes")}
+        ctx.log(f"{entry.name}: {', '.join(entry.functions)} in one package, "
                 f"{before / 1e6:.1f} MB → {report['shared_bytes'] / 1e6:.1f} MB")
     return StageResult(artifacts, info=info, failures=failures)
 
@@ -81,5 +81,5 @@ STAGE = Stage(
     tools=("coremltools", "numpy"),
     code=("pipeline_runner.compress.multifunction", "pipeline_runner.coreml_reference", "pipeline_runner.samples",
           "pipeline_runner.images"),
-    applies=lambda recipe: bool(recipe.data.get("compress", {}).get("multifunction")),
+    applies=lambda recipe: bool(recipe.compress.multifunction),
 )

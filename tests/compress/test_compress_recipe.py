@@ -36,18 +36,22 @@ def test_ios_needed_by_each_setting():
 
 
 def test_variants_apply_to_their_graphs():
-    data = {"compress": {"variants": [{"name": "a"}, {"name": "b", "graphs": ["text"]}]}}
-    assert [v["name"] for v in variants_for(data, "image")] == ["a"]
-    assert [v["name"] for v in variants_for(data, "text")] == ["a", "b"]
+    from types import SimpleNamespace
+
+    from pipeline_runner.recipe.typed import CompressSpec, Tolerance
+
+    recipe = SimpleNamespace(compress=CompressSpec(Tolerance(), ({"name": "a"}, {"name": "b", "graphs": ["text"]})))
+    assert [v["name"] for v in variants_for(recipe, "image")] == ["a"]
+    assert [v["name"] for v in variants_for(recipe, "text")] == ["a", "b"]
 
 
 def test_valid_compress_section_gets_defaults(write_recipe):
     recipe = load_recipe(write_recipe(with_compress("    - name: p4\n      palettize: {nbits: 4}\n",
                                                     variant_line="p4")))
-    section = recipe.data["compress"]
-    assert section["tolerance"] == {"min_cosine": 0.99, "top1_agreement": 0.8, "max_error_to_spread": 0.3}
-    assert section["variants"][0]["required"] is False
-    assert recipe.data["ios"]["variant"] == "p4"
+    section = recipe.compress
+    assert section.tolerance.as_dict() == {"min_cosine": 0.99, "top1_agreement": 0.8, "max_error_to_spread": 0.3}
+    assert section.variants[0]["required"] is False
+    assert recipe.ios.variant == "p4"
 
 
 def test_a_variant_above_the_deployment_target_is_located(write_recipe):
