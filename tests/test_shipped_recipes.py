@@ -37,29 +37,30 @@ def test_shipped_recipe_builds_validates_and_has_matching_swift(path, build_root
     report = json.loads((build / "validation.json").read_text())
     assert report["passed"] is True
     for graph in recipe.graphs:
-        checks = report["graphs"][graph["name"]]["checks"]
+        checks = report["graphs"][graph.name]["checks"]
         assert checks["coreml_numerics"]["ran"] is True
         assert checks["coreml_numerics"]["where"] == "linux-reference" or os.uname().sysname == "Darwin"
     swift_files = list((build / "swift").glob("*.swift"))
     for f in swift_files:
         assert swift_syntax_errors(f.read_text()) == [], f
-    ios = recipe.data["ios"]
-    if ios["wrapper"] != "none":
-        source = (build / "swift" / f"{ios['class_name']}.swift").read_text()
+    ios = recipe.ios
+    if ios.wrapper != "none":
+        source = (build / "swift" / f"{ios.class_name}.swift").read_text()
         interface = json.loads((build / "swift" / "interface.json").read_text())
         resource = re.search(r'static let modelResourceName: String = "(\w+)"', source).group(1)
         # The wrapper loads the model by its app-bundle name; interface.json maps it back to the build.
         by_resource = {name.rsplit(".", 1)[0]: rel for rel, name in interface["bundle_names"].items()}
         artifact = build / by_resource[resource]
         spec = read_model_interface(artifact)
-        graph_name = artifact.name.rsplit(".", 1)[0]
+        # a compressed variant (ios.variant) lives at compressed/<graph>/<variant>.mlpackage
+        graph_name = artifact.parent.name if artifact.parent.parent.name == "compressed" else artifact.name.rsplit(".", 1)[0]
         assert interface["models"][graph_name]["inputs"][0]["name"] == spec.inputs[0].name
         names = set(re.findall(r'static let \w*[nN]ame: String = "([^"]+)"', source))
         spec_names = {f.name for f in [*spec.inputs, *spec.outputs]}
         assert spec.inputs[0].name in names
         assert names & {o.name for o in spec.outputs}, "the wrapper names none of the model's outputs"
         assert names - {resource} <= spec_names | _other_model_names(interface, by_resource), names
-    layers = [op["coreml"]["class_name"] for op in recipe.data["custom_ops"] if op["coreml"]["mapping"] == "custom_layer"]
+    layers = [op.class_name for op in recipe.custom_ops if op.is_custom_layer]
     assert sorted(f.stem for f in swift_files if f.stem in layers) == sorted(layers)
 
 

@@ -20,7 +20,7 @@ def deployment_target(ct, version: str):
     return target
 
 
-def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str, random_weights: bool,
+def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, random_weights: bool,
                   norm_statistics: str | None = None) -> dict:
     """Convert one graph; several Core ML shapes (``inputs[].coreml``) go through ``multi_shape``."""
     import onnx
@@ -29,17 +29,18 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     from pipeline_runner.convert import multi_shape, shape_specs
     from pipeline_runner.convert.metadata import stamp
 
-    cfg = recipe.data["convert"]
+    cfg = recipe.convert
     plan = shape_specs.plan(graph)
+    folding = []  # one record per converted shape: what pinning made constant and the optimizer folded
     progress.step("loading ONNX")
     model = onnx.load(str(onnx_path))
     if plan.flexible:
         shapes_info = multi_shape.convert_flexible(model, out_path, recipe, graph, plan,
-                                                   lambda m, shapes: build_mlmodel(m, recipe, graph, shapes),
+                                                   lambda m, shapes: build_mlmodel(m, recipe, graph, shapes, folding),
                                                    lambda mlmodel: stamp(mlmodel, recipe, graph, key, random_weights,
                                                                         norm_statistics))
     else:
-        mlmodel = build_mlmodel(model, recipe, graph, plan.default.shapes)
+        mlmodel = build_mlmodel(model, recipe, graph, plan.default.shapes, folding)
         stamp(mlmodel, recipe, graph, key, random_weights, norm_statistics)
         progress.step("saving Core ML model")
         mlmodel.save(str(out_path))
@@ -48,55 +49,90 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
 
     spec = ct.utils.load_spec(str(out_path))
     return {
-        "format": cfg["format"],
-        "precision": cfg["precision"] if cfg["format"] == "mlprogram" else "fp32 (NeuralNetwork: set by the runtime)",
+        "format": cfg.format,
+        "precision": cfg.precision if cfg.is_program else "fp32 (NeuralNetwork: set by the runtime)",
         "specification_version": spec.specificationVersion,
-        "deployment_target": recipe.data["ios"]["deployment_target"],
+        "deployment_target": recipe.ios.deployment_target,
         "coreml_shapes": shapes_info,
         "notes": plan.notes,
+        "folding": folding[0] if len(folding) == 1 else folding,
     }
 
 
-def build_mlmodel(model, recipe, graph: dict, shapes: dict):
-    """ONNX ``model`` with its inputs pinned to ``shapes`` → an in-memory coremltools MLModel (not stamped)."""
+def build_mlmodel(model, recipe, graph, shapes: dict, folding: list | None = None):
+    """ONNX ``model`` with its inputs pinned to ``shapes`` → an in-memory coremltools MLModel (not stamped).
+
+    Folding runs after pinning, for each shape (what pinning made constant differs per shape);
+    its record is appended to ``folding``."""
     import coremltools as ct
     from onnx2coreml import Converter
 
     from pipeline_runner import customops
     from pipeline_runner import progress
+    from pipeline_runner.convert import lowerings as own_lowerings
     from pipeline_runner.convert.classifier import attach_classifier
+    from pipeline_runner.convert.fold import fold_constants
     from pipeline_runner.convert.fixed_shapes import pin_input_shapes
     from pipeline_runner.convert.image_input import coreml_image_inputs, prepend_normalisation
 
-    cfg = recipe.data["convert"]
-    is_program = cfg["format"] == "mlprogram"
+    cfg = recipe.convert
+    is_program = cfg.is_program
     progress.step("fixed shapes " + ", ".join(f"{n} {list(s)}" for n, s in shapes.items())
                   + "; image normalisation, custom ops")
     model = pin_input_shapes(model, shapes)
+    progress.step("folding what pinning made constant (onnxscript optimizer)")
+    model, folded = fold_constants(model)
+    if folding is not None:
+        folding.append(folded)
     model = prepend_normalisation(model, graph)
-    model, lowerings = customops.prepare_for_coreml(model, recipe.data["custom_ops"])
+    model, lowerings = customops.prepare_for_coreml(model, recipe.custom_ops)
+    recipe_lowerings = dict(cfg.lowerings)
+    try:
+        lowerings = {**own_lowerings.lowerings_for(model, recipe_lowerings), **lowerings}
+    except own_lowerings.LoweringImportError as exc:
+        from pipeline_runner.errors import StageError
+
+        raise StageError(recipe.name, "convert", f"convert.lowerings: {exc}") from None
 
     converter = Converter()
     for op_key, lowering in lowerings.items():
         converter.register(op_key)(lowering)
-    target = deployment_target(ct, recipe.data["ios"]["deployment_target"])
-    precision = ct.precision.FLOAT16 if cfg["precision"] == "fp16" else ct.precision.FLOAT32
+    target = deployment_target(ct, recipe.ios.deployment_target)
+    precision = ct.precision.FLOAT16 if cfg.precision == "fp16" else ct.precision.FLOAT32
     # The NeuralNetwork backend accepts programs authored at opset iOS15 at the newest.
     build_target = target if is_program else min(target, ct.target.iOS15)
     progress.step("onnx2coreml: ONNX → MIL")
-    program = converter.to_mil(model, target=build_target, precision=precision if is_program else None)
+    program = _to_mil(converter, model, recipe, graph, recipe_lowerings, target=build_target,
+                      precision=precision if is_program else None)
 
-    kwargs = {"convert_to": cfg["format"], "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg["compute_units"]])}
+    kwargs = {"convert_to": cfg.format, "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg.compute_units])}
     kwargs["inputs"] = coreml_image_inputs(ct, graph, shapes)
     kwargs["classifier_config"] = attach_classifier(ct, program, graph)
     kwargs["minimum_deployment_target"] = target
     if is_program:
-        kwargs["compute_precision"] = _compute_precision(ct, precision, cfg["fp32_op_types"])
+        kwargs["compute_precision"] = _compute_precision(ct, precision, cfg.fp32_op_types)
     progress.step("coremltools: MIL passes")  # its tqdm bar, captured, adds the pass count
     mlmodel = ct.convert(program, **kwargs)
     if not is_program:
         mlmodel = _declare_output_shapes(ct, mlmodel, program)
     return mlmodel
+
+
+def _to_mil(converter, model, recipe, graph, recipe_lowerings: dict, **kwargs):
+    """onnx2coreml's lowering, its errors said in recipe terms (no traceback, the field to write)."""
+    from onnx2coreml.errors import ConversionError, Onnx2CoreMLError, UnsupportedOpError
+
+    from pipeline_runner.convert.conversion_errors import lowering_failed_error, missing_ops_error
+    from pipeline_runner.errors import StageError
+
+    try:
+        return converter.to_mil(model, **kwargs)
+    except UnsupportedOpError as exc:
+        raise missing_ops_error(recipe.name, graph.name, model, exc.missing) from None
+    except ConversionError as exc:
+        raise lowering_failed_error(recipe.name, graph.name, model, exc, recipe_lowerings) from None
+    except Onnx2CoreMLError as exc:
+        raise StageError(recipe.name, "convert", f"graph {graph.name!r}: {exc}") from None
 
 
 def _declare_output_shapes(ct, mlmodel, program):
@@ -117,7 +153,7 @@ def _declare_output_shapes(ct, mlmodel, program):
     return ct.models.MLModel(spec, skip_model_load=True) if changed else mlmodel
 
 
-def _compute_precision(ct, precision, fp32_op_types: list[str]):
+def _compute_precision(ct, precision, fp32_op_types):
     """fp16 with the recipe's op types kept in fp32 (coremltools' op selector), else the plain enum."""
     if not fp32_op_types or precision != ct.precision.FLOAT16:
         return precision

@@ -7,15 +7,14 @@ from pipeline_runner.engine.cache import tool_version
 PROVENANCE_TOOLS = ("torch", "onnx", "onnx2coreml", "coremltools")
 
 
-def stamp(mlmodel, recipe, graph: dict, key: str, random_weights: bool, norm_statistics: str | None = None) -> None:
-    meta = recipe.data["convert"]["metadata"]
-    mlmodel.short_description = meta["short_description"] or f"{recipe.name}: {graph['name']}"
-    mlmodel.author = meta["author"]
-    mlmodel.license = meta["license"]
-    mlmodel.version = meta["version"]
-    descriptions = {**meta["input_descriptions"], **meta["output_descriptions"]}
-    described = {f["name"]: descriptions.get(f["name"]) or f.get("description")
-                 for f in [*graph["inputs"], *graph["outputs"]]}
+def stamp(mlmodel, recipe, graph, key: str, random_weights: bool, norm_statistics: str | None = None) -> None:
+    meta = recipe.convert.metadata
+    mlmodel.short_description = meta.short_description or f"{recipe.name}: {graph.name}"
+    mlmodel.author = meta.author
+    mlmodel.license = meta.license
+    mlmodel.version = meta.version
+    descriptions = {**meta.input_descriptions, **meta.output_descriptions}
+    described = {f.name: descriptions.get(f.name) or f.description for f in [*graph.inputs, *graph.outputs]}
     desc = mlmodel._spec.description  # noqa: SLF001  MLModel's own accessors skip multifunction descriptions
     for features in (desc.input, desc.output, *(g for f in desc.functions for g in (f.input, f.output))):
         for feature in features:
@@ -23,7 +22,7 @@ def stamp(mlmodel, recipe, graph: dict, key: str, random_weights: bool, norm_sta
                 feature.shortDescription = described[feature.name]
     user = mlmodel.user_defined_metadata
     user["pipeline_runner.recipe"] = recipe.name
-    user["pipeline_runner.graph"] = graph["name"]
+    user["pipeline_runner.graph"] = graph.name
     user["pipeline_runner.recipe_sha256"] = recipe.sha256
     user["pipeline_runner.stage_key"] = key
     user["pipeline_runner.weights"] = "random (seeded; no checkpoint)" if random_weights else "checkpoint"

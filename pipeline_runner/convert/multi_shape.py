@@ -26,12 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def convert_flexible(model, out_path: Path, recipe, graph: dict, plan, build: Callable, stamp: Callable) -> dict:
+def convert_flexible(model, out_path: Path, recipe, graph, plan, build: Callable, stamp: Callable) -> dict:
     """Save a model taking every shape of ``plan``; return what it holds (functions or flexible inputs, sizes)."""
     from pipeline_runner.errors import StageError
 
-    stage = f"convert[{graph['name']}]"
-    if recipe.data["convert"]["format"] == "mlprogram":
+    stage = f"convert[{graph.name}]"
+    if recipe.convert.is_program:
         if plan.ranges:  # the recipe check refuses this first
             r = plan.ranges[0]
             raise StageError(recipe.name, stage, f"input {r.input!r} axis {r.axis}: a range needs one shape-polymorphic "
@@ -89,7 +89,7 @@ def _multifunction(model, out_path: Path, plan, build, stamp) -> dict:
     }
 
 
-def _flexible_neuralnetwork(model, out_path: Path, graph: dict, plan, build, stamp) -> dict:
+def _flexible_neuralnetwork(model, out_path: Path, graph, plan, build, stamp) -> dict:
     import coremltools as ct
 
     probes = [(v.name, v.shapes) for v in plan.variants]

@@ -17,6 +17,7 @@ and the middle (``validation_shapes``).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -54,6 +55,25 @@ class ShapePlan:
         return next(v for v in self.variants if v.default)
 
 
+def _as_data(spec) -> dict:
+    """An input spec as plain data: recipe checks pass raw YAML dicts, stages typed ``InputSpec``s."""
+    if dataclasses.is_dataclass(spec):
+        from pipeline_runner.recipe.typed import plain
+
+        return _drop_none(plain(spec))
+    return spec
+
+
+def _drop_none(value):
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _inputs(graph) -> list[dict]:
+    return [_as_data(s) for s in (graph.inputs if dataclasses.is_dataclass(graph) else graph["inputs"])]
+
+
 def _axis(spec: dict, key) -> int:
     axis = int(key)
     return axis + len(spec["shape"]) if axis < 0 else axis
@@ -61,6 +81,7 @@ def _axis(spec: dict, key) -> int:
 
 def input_shapes(spec: dict) -> list[tuple[int, ...]]:
     """Every shape Core ML should take for one input spec (enumerations only; ranges keep the default)."""
+    spec = _as_data(spec)
     dummy = tuple(spec["shape"])
     section = spec.get("coreml") or {}
     if "shapes" in section:
@@ -85,6 +106,7 @@ def _axis_choice(spec: dict, axis: int):
 
 def declared_axes(spec: dict) -> set[int]:
     """Axes whose Core ML sizes the recipe declares (not ``fixed``)."""
+    spec = _as_data(spec)
     section = spec.get("coreml") or {}
     rank = len(spec["shape"])
     if "sizes" in section:
@@ -95,6 +117,7 @@ def declared_axes(spec: dict) -> set[int]:
 
 
 def axis_ranges(spec: dict) -> list[AxisRange]:
+    spec = _as_data(spec)
     out = []
     for key, choice in ((spec.get("coreml") or {}).get("axes") or {}).items():
         if isinstance(choice, dict) and "range" in choice:
@@ -111,7 +134,7 @@ def variant_name(shapes: dict[str, tuple[int, ...]], flexible_inputs: list[str])
 
 def plan(graph: dict) -> ShapePlan:
     """The graph's Core ML shape plan: variants (default first), ranges and notes."""
-    inputs = graph["inputs"]
+    inputs = _inputs(graph)
     options = {spec["name"]: input_shapes(spec) for spec in inputs}
     flexible_inputs = [n for n, shapes in options.items() if len(shapes) > 1]
     combos = list(itertools.product(*options.values()))
@@ -157,6 +180,8 @@ def validation_shapes(graph: dict) -> list[tuple[str, dict[str, tuple[int, ...]]
     return out
 
 
-def with_shapes(inputs: list[dict], shapes: dict[str, tuple[int, ...]]) -> list[dict]:
+def with_shapes(inputs, shapes: dict[str, tuple[int, ...]]) -> list:
     """Input specs with their dummy shapes replaced (for samples at a variant's shapes)."""
+    if all(dataclasses.is_dataclass(spec) for spec in inputs):
+        return [dataclasses.replace(spec, shape=tuple(shapes.get(spec.name, spec.shape))) for spec in inputs]
     return [{**spec, "shape": list(shapes.get(spec["name"], spec["shape"]))} for spec in inputs]

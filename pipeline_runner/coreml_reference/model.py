@@ -106,6 +106,11 @@ class ReferenceModel:
         return self._engine.compute_precision()
 
     @property
+    def program(self):
+        """The parsed ML Program (``Program``), or None for a NeuralNetwork model."""
+        return getattr(self._engine, "executor", None) and self._engine.executor.program
+
+    @property
     def op_types(self) -> set[str]:
         return self._engine.op_types()
 
@@ -204,7 +209,8 @@ def load_model(path, custom_layers: dict | None = None, function: str | None = N
 
     ``custom_layers`` maps a NeuralNetwork custom layer's ``className`` to
     ``fn(inputs: list[np.ndarray], parameters: dict) -> list[np.ndarray]``.
-    Raises UnsupportedOpError listing every op / layer type the executor lacks.
+    Raises UnsupportedOpError listing every op / layer type the executor lacks. ``function``:
+    which function of a multifunction package (default: its default function).
     """
     spec, weights_dir = read_spec(path)
     kind = spec.WhichOneof("Type")

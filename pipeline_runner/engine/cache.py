@@ -18,8 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline_runner.engine.stage import StageInstance
+from pipeline_runner.recipe.typed import plain
 
 MANIFEST = "manifest.json"
+# Every stage receives the typed recipe, whose values and helpers (``convert.is_program``,
+# ``CustomOp.function``) are this code.
+RECIPE_CODE = ("pipeline_runner.recipe.typed", "pipeline_runner.recipe.custom_op")
 
 
 def canonical(doc) -> str:
@@ -109,7 +113,7 @@ def key_document(instance: StageInstance, recipe, upstream_keys: dict[str, str],
     recipe_slice = {}
     for dotted in stage.reads:
         if dotted == "graph":
-            recipe_slice["graph"] = recipe.graph(instance.graph) if instance.graph else None
+            recipe_slice["graph"] = plain(recipe.graph(instance.graph)) if instance.graph else None
         else:
             recipe_slice[dotted] = recipe.section(dotted)
     return {
@@ -120,7 +124,7 @@ def key_document(instance: StageInstance, recipe, upstream_keys: dict[str, str],
         "upstream": upstream_keys,
         "files": file_hashes,
         "tools": {d: tool_version(d) for d in stage.tools},
-        "code": {m: code_hash(m) for m in stage.code},
+        "code": {m: code_hash(m) for m in (*RECIPE_CODE, *stage.code)},
     }
 
 

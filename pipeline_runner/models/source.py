@@ -16,17 +16,25 @@ class ModelSource:
     create(architecture, params) -> nn.Module: a freshly initialised model (the caller seeds torch).
     entries: named parts to export besides the whole model (``forward``), each
         entry(model, **entry_args) -> nn.Module; e.g. a CLIP model's image encoder.
-    prepare_for_export(module) -> nn.Module: e.g. reparameterise branches before export.
+    prepare_for_export(module, example_inputs=None) -> nn.Module: e.g. reparameterise branches
+        before export (``models.reparameterise``: verified on ``example_inputs``, the graph's
+        dummy inputs, or on the source's own inputs when None).
     adapt_state_dict(state_dict, architecture) -> state_dict: map a foreign checkpoint's keys.
     app_files: files an app needs beside the Core ML models (see ``AppFiles``), or None.
+    forward(model) -> nn.Module: what the ``forward`` entry exports and validates, when the model's
+        own forward does not return tensors (e.g. a Transformers ModelOutput); default: the model.
+    checkpoint_params(directory) -> params: defaults for ``model.params`` read from a checkpoint
+        directory (e.g. a Transformers config.json); the recipe's params override them.
     """
 
     name: str
     create: Callable[[str, dict], Module]
     entries: dict[str, Callable[..., Module]] = field(default_factory=dict)
-    prepare_for_export: Callable[[Module], Module] | None = None
+    prepare_for_export: Callable[..., Module] | None = None
     adapt_state_dict: Callable[[dict, str], dict] | None = None
     app_files: "AppFiles | None" = None
+    checkpoint_params: Callable[[Any], dict] | None = None
+    forward: Callable[[Module], Module] | None = None
     describe: str = ""
 
 

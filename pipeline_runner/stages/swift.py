@@ -21,41 +21,58 @@ def bundle_name(recipe_name: str, filename: str) -> str:
     return f"{recipe_name}_{filename}"
 
 
+def _variant_artifact(recipe, graph_name: str, ctx: StageContext) -> str | None:
+    """The compressed package of ``ios.variant`` for this graph, if the variant compresses it and
+    the compress stage wrote it (a variant that failed to compress leaves the model uncompressed)."""
+    from pipeline_runner.compress.variants import compressed_artifact, variants_for
+
+    name = recipe.ios.variant
+    if not name or name not in {v["name"] for v in variants_for(recipe, graph_name)}:
+        return None
+    rel = compressed_artifact(graph_name, name)
+    if not ctx.existing(rel).exists():
+        ctx.log(f"ios.variant {name}: no compressed package for {graph_name} (its compression failed); "
+                "the wrapper loads the uncompressed model")
+        return None
+    return rel
+
+
 def run(ctx: StageContext) -> StageResult:
-    from pipeline_runner.recipe import function_text
     from pipeline_runner.swift.custom_layer import generate_custom_layer
     from pipeline_runner.swift.spec_reader import read_model_interface
     from pipeline_runner.swift.syntax import swift_syntax_errors
     from pipeline_runner.swift.wrappers import KINDS, ModelInput, WrapperRequest, generate_wrapper
 
     recipe = ctx.recipe
-    ios = recipe.data["ios"]
     files: dict[str, str] = {}
     metal: dict[str, str] = {}
     hand_written: dict[str, str] = {}
-    for op in recipe.data["custom_ops"]:
-        coreml = op["coreml"]
-        if coreml["mapping"] != "custom_layer":
+    for op in recipe.custom_ops:
+        if not op.is_custom_layer:
             continue
-        layer = generate_custom_layer(function_text(op["onnx"], recipe.data["export"]["opset"]),
-                                      coreml["class_name"], coreml["parameters"], coreml["description"],
-                                      ios["deployment_target"])
+        layer = generate_custom_layer(op.function, op.class_name, op.parameters, op.description,
+                                      recipe.ios.deployment_target)
         files[layer.filename] = layer.source
         if layer.metal_filename and layer.metal_source:
             metal[layer.metal_filename] = layer.metal_source
         if layer.needs_hand_written:
-            hand_written[coreml["class_name"]] = f"needs a hand-written implementation: {layer.reason}"
-            ctx.log(f"{coreml['class_name']}: {hand_written[coreml['class_name']]}")
+            hand_written[op.class_name] = f"needs a hand-written implementation: {layer.reason}"
+            ctx.log(f"{op.class_name}: {hand_written[op.class_name]}")
 
     interfaces, bundle = {}, {}
 
     def model_resource(graph_name: str) -> str:
         rel = coreml_artifact(recipe, graph_name)
-        bundle[rel] = bundle_name(recipe.name, rel.split("/")[-1])
+        filename = rel.split("/")[-1]
+        variant = _variant_artifact(recipe, graph_name, ctx)
+        if variant:  # ios.variant: the wrapper loads the compressed package, named after graph and variant
+            rel, filename = variant, f"{graph_name}_{recipe.ios.variant}.mlpackage"
+        bundle[rel] = bundle_name(recipe.name, filename)
         return bundle[rel].rsplit(".", 1)[0]
 
-    if ios["wrapper"] != "none":
-        kind = KINDS[ios["wrapper"]]
+    ios = recipe.ios
+    if ios.wrapper != "none":
+        kind = KINDS[ios.wrapper]
         plan = kind.plan(recipe)
         models = {}
         for role, graph in plan.graphs.items():
@@ -65,10 +82,10 @@ def run(ctx: StageContext) -> StageResult:
         app_resources = {}
         for filename in kind.app_files:  # written by app_files; the bundle is flat, so prefix them
             bundle[f"app/{filename}"] = app_resources[filename] = bundle_name(recipe.name, filename)
-        request = WrapperRequest(class_name=ios["class_name"], models=models, options=plan.options,
-                                 compute_units=recipe.data["convert"]["compute_units"],
-                                 deployment_target=ios["deployment_target"], app_resources=app_resources)
-        files[f"{ios['class_name']}.swift"] = generate_wrapper(kind.name, request)
+        request = WrapperRequest(class_name=ios.class_name, models=models, options=plan.options,
+                                 compute_units=recipe.convert.compute_units,
+                                 deployment_target=ios.deployment_target, app_resources=app_resources)
+        files[f"{ios.class_name}.swift"] = generate_wrapper(kind.name, request)
 
     artifacts = []
     for filename, source in files.items():
@@ -81,8 +98,9 @@ def run(ctx: StageContext) -> StageResult:
         artifacts.append(rel)
     rel = "swift/interface.json"
     # bundle_names: build-relative path -> file name in the app bundle (what the wrapper loads).
-    ctx.output(rel).write_text(json.dumps({"wrapper": ios["wrapper"], "class_name": ios.get("class_name"),
+    ctx.output(rel).write_text(json.dumps({"wrapper": ios.wrapper, "class_name": ios.class_name,
                                            "models": interfaces, "bundle_names": bundle,
+                                           "variant": ios.variant,
                                            "custom_layers_needing_code": hand_written},
                                           indent=2, sort_keys=True) + "\n")
     artifacts.append(rel)
@@ -96,8 +114,8 @@ STAGE = Stage(
     name="swift",
     version=2,
     run=run,
-    needs=("convert",),
-    reads=("ios", "custom_ops", "convert.compute_units", "export.opset", "graphs", "inputs", "outputs"),
+    needs=("convert", "compress"),
+    reads=("ios", "graphs", "custom_ops", "convert.compute_units", "compress.variants"),
     tools=("coremltools", "onnx"),
     code=("pipeline_runner.swift", "pipeline_runner.stages.swift", "pipeline_runner.recipe"),
 )

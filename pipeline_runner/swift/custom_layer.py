@@ -1,6 +1,6 @@
 """Swift ``MLCustomLayer`` classes generated from a custom op's ONNX function body.
 
-``generate_custom_layer`` parses the recipe's ONNX function text, compiles the body
+``generate_custom_layer`` takes a custom op's parsed ONNX function, compiles the body
 with :mod:`pipeline_runner.swift.elementwise` and renders one Swift file holding:
 
 * a typed error enum ``<ClassName>Error``;
@@ -49,9 +49,10 @@ _SWIFT_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def generate_custom_layer(
-    function_text: str, class_name: str, parameters: dict, description: str, deployment_target: str = "13"
+    function, class_name: str, parameters: dict, description: str, deployment_target: str = "13"
 ) -> GeneratedCustomLayer:
-    """Generate ``<class_name>.swift`` for a Core ML custom layer from ONNX function text.
+    """Generate ``<class_name>.swift`` for a Core ML custom layer from an ONNX ``FunctionProto``
+    (``CustomOp.function``: the recipe's function, parsed once).
 
     ``parameters`` maps layer parameter names to typed defaults (float, int, bool or
     str). Function attributes the body references (``Constant <value_float: float =
@@ -63,17 +64,13 @@ def generate_custom_layer(
     ``dataPointer`` path for older systems, behind ``#available``. The Metal kernel is also
     returned as a ``.metal`` file, which Xcode compiles into the app's default library.
 
-    Raises ``ValueError`` for an invalid class name, unparsable function text or a
+    Raises ``ValueError`` for an invalid class name or a
     parameter default of an unsupported type.
     """
-    from onnx import parser, printer
+    from onnx import printer
 
     if not _SWIFT_IDENT.match(class_name):
         raise ValueError(f"class_name {class_name!r} is not a Swift identifier")
-    try:
-        function = parser.parse_function(function_text)
-    except Exception as exc:  # onnx raises its own ParseError
-        raise ValueError(f"{class_name}: cannot parse the ONNX function text: {exc}") from exc
 
     context = _Context(
         class_name=class_name,

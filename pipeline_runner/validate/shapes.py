@@ -9,7 +9,7 @@ the same gate as the default shape. The default shape is the stage's main check.
 from __future__ import annotations
 
 
-def check_declared_shapes(module, recipe, graph: dict, onnx_session, coreml_path, spec) -> dict:
+def check_declared_shapes(module, recipe, graph, onnx_session, coreml_path, spec) -> dict:
     """The ``coreml_shapes`` report: per shape label its shapes, function, ONNX and Core ML reports;
     ``failures`` and ``warnings`` gathered from all of them."""
     from pipeline_runner import progress
@@ -23,8 +23,8 @@ def check_declared_shapes(module, recipe, graph: dict, onnx_session, coreml_path
     plan = shape_specs.plan(graph)
     if not plan.flexible:
         return {"ran": False, "reason": "Core ML takes one shape (no inputs[].coreml section)"}
-    cfg = recipe.data["validate"]
-    kinds = {o["name"]: o["kind"] for o in graph["outputs"]}
+    cfg = recipe.validate
+    kinds = {o.name: o.kind for o in graph.outputs}
     functions = function_names(spec)
     failures: list[str] = []
     warnings: list[str] = []
@@ -33,9 +33,9 @@ def check_declared_shapes(module, recipe, graph: dict, onnx_session, coreml_path
         if shapes == plan.default.shapes:
             continue  # the stage's main check
         progress.step(f"shape {label}: PyTorch, ONNX Runtime, Core ML reference executor")
-        samples = make_samples(shape_specs.with_shapes(graph["inputs"], shapes), cfg["seed"] + 100 + k, cfg["samples"])
+        samples = make_samples(shape_specs.with_shapes(graph.inputs, shapes), cfg.seed + 100 + k, cfg.samples)
         expected = torch_outputs(module, graph, samples)
-        onnx_report = compare_outputs(onnx_outputs(onnx_session, graph, samples), expected, cfg["tolerances"]["onnx"],
+        onnx_report = compare_outputs(onnx_outputs(onnx_session, graph, samples), expected, cfg.tolerances.onnx.as_dict(),
                                       kinds, label=f"[{label}] ONNX Runtime vs PyTorch", where="onnxruntime CPU")
         function = label if label in functions else None
         coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected, function=function,

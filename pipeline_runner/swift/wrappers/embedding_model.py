@@ -24,16 +24,15 @@ class Options:
 def plan(recipe) -> WrapperPlan:
     """The image graph that is not a classifier, and the graph with integer (token) inputs."""
     graphs = recipe.graphs
-    image = next(g for g in graphs if any("image" in i for i in g["inputs"]) and not g.get("classifier"))
-    text = next(g for g in graphs if any(i["dtype"].startswith("int") for i in g["inputs"]))
+    image = next(g for g in graphs if g.image_inputs and not g.classifier)
+    text = next(g for g in graphs if any(i.is_integer for i in g.inputs))
 
-    def embedding(graph: dict) -> str | None:
-        return next((o["name"] for o in graph["outputs"] if o.get("kind") == "embedding"), None)
+    def embedding(graph) -> str | None:
+        return next((o.name for o in graph.outputs if o.kind == "embedding"), None)
 
-    resize = next(i["image"] for i in image["inputs"] if "image" in i).get("resize", "center_crop")
     return WrapperPlan(
-        graphs={"image": image["name"], "text": text["name"]},
-        options=Options(crop=resize, output=embedding(image), text_output=embedding(text)),
+        graphs={"image": image.name, "text": text.name},
+        options=Options(crop=image.image_inputs[0].image.resize, output=embedding(image), text_output=embedding(text)),
     )
 
 

@@ -25,18 +25,18 @@ class Options:
 def plan(recipe) -> WrapperPlan:
     """The classifier graph, else the first image graph, else the first graph."""
     graphs = recipe.graphs
-    image_graphs = [g for g in graphs if any("image" in i for i in g["inputs"])]
-    graph = ([g for g in image_graphs if g.get("classifier")] or image_graphs or graphs)[0]
-    image = next((i["image"] for i in graph["inputs"] if "image" in i), {})
-    scores = next((o for o in graph["outputs"] if o.get("kind") in ("logits", "probabilities")), None)
-    labels = recipe.data["ios"].get("labels")
+    image_graphs = [g for g in graphs if g.image_inputs]
+    graph = ([g for g in image_graphs if g.classifier] or image_graphs or list(graphs))[0]
+    image = graph.image_inputs[0].image if graph.image_inputs else None
+    scores = next((o for o in graph.outputs if o.kind in ("logits", "probabilities")), None)
+    labels = recipe.ios.labels
     return WrapperPlan(
-        graphs={"image": graph["name"]},
+        graphs={"image": graph.name},
         options=Options(
-            crop=image.get("resize", "center_crop"),
+            crop=image.resize if image else "center_crop",
             labels=tuple(labels) if labels else None,
-            output=scores["name"] if scores else None,
-            output_kind=scores["kind"] if scores else "logits",
+            output=scores.name if scores else None,
+            output_kind=scores.kind if scores else "logits",
         ),
     )
 

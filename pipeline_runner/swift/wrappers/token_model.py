@@ -20,8 +20,8 @@ class Options:
 
 def plan(recipe) -> WrapperPlan:
     graph = recipe.graphs[0]
-    logits = next((o for o in graph["outputs"] if o.get("kind") in ("logits", "probabilities")), None)
-    return WrapperPlan(graphs={"model": graph["name"]}, options=Options(output=logits["name"] if logits else None))
+    logits = next((o for o in graph.outputs if o.kind in ("logits", "probabilities")), None)
+    return WrapperPlan(graphs={"model": graph.name}, options=Options(output=logits.name if logits else None))
 
 
 def generate(request: common.WrapperRequest) -> str:
