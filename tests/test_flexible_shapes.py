@@ -150,7 +150,12 @@ def test_inline_transformer_is_one_function_per_length_and_validated_at_each(wri
     assert functions == {"input_ids_1x16": [1, 16], "input_ids_1x4": [1, 4], "input_ids_1x8": [1, 8]}
     assert spec.description.defaultFunctionName == "input_ids_1x16"
 
-    info = read_json(root / "manifest.json")["stages"]["convert[tiny_inline]"]["info"]["coreml_shapes"]
+    convert_info = read_json(root / "manifest.json")["stages"]["convert[tiny_inline]"]["info"]
+    # folding runs after pinning for each shape: one record per function, the default's first
+    assert len(convert_info["folding_per_shape"]) == 3
+    assert convert_info["folding"] == convert_info["folding_per_shape"][0]
+    assert all(f["nodes_after"] <= f["nodes_before"] for f in convert_info["folding_per_shape"])
+    info = convert_info["coreml_shapes"]
     assert info["kind"] == "multifunction"
     assert info["growth"] < 0.10, info  # weights stored once
     assert info["package_bytes"] > info["fixed_shape_package_bytes"]

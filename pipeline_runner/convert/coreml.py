@@ -55,7 +55,8 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
         "deployment_target": recipe.ios.deployment_target,
         "coreml_shapes": shapes_info,
         "notes": plan.notes,
-        "folding": folding[0] if len(folding) == 1 else folding,
+        "folding": folding[0],  # the default shape's (converted first)
+        **({"folding_per_shape": folding} if len(folding) > 1 else {}),
     }
 
 
