@@ -19,6 +19,10 @@ class ModelSource:
     prepare_for_export(module) -> nn.Module: e.g. reparameterise branches before export.
     adapt_state_dict(state_dict, architecture) -> state_dict: map a foreign checkpoint's keys.
     app_files: files an app needs beside the Core ML models (see ``AppFiles``), or None.
+    check(architecture, params) -> [FieldProblem]: problems found without importing any ML
+        library (``pipeline-runner check`` runs it); sources that must import their library to
+        know raise ``errors.ModelSpecError`` from ``create`` instead, which the build stage
+        reports as a located recipe error.
     """
 
     name: str
@@ -27,6 +31,7 @@ class ModelSource:
     prepare_for_export: Callable[[Module], Module] | None = None
     adapt_state_dict: Callable[[dict, str], dict] | None = None
     app_files: "AppFiles | None" = None
+    check: Callable[[str, dict], list] | None = None
     describe: str = ""
 
 

@@ -1,7 +1,8 @@
 """Recipes: read a YAML file, check it completely, and hand out its parts.
 
-``load_recipe`` is the only way in: YAML syntax, then the JSON Schema, then the
-semantic checks; any problem raises one RecipeError listing all of them.
+``load_recipe`` is the only way in: YAML syntax, then the JSON Schema and the
+semantic checks together (a check skips only sections the schema already found
+broken); any problem raises one RecipeError listing all of them.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline_runner.errors import RecipeError
+from pipeline_runner.errors import ModelSpecError, RecipeError
 from pipeline_runner.recipe.checks import function_text, resolve_relative, semantic_problems
-from pipeline_runner.recipe.schema import apply_defaults, schema_problems
+from pipeline_runner.recipe.schema import apply_defaults, check_schema
 from pipeline_runner.recipe.yaml_source import YamlDocument, load_yaml
 
 __all__ = ["Recipe", "load_recipe", "find_recipes", "function_text"]
@@ -58,6 +59,10 @@ class Recipe:
         ckpt = self.data["model"].get("checkpoint")
         return resolve_relative(self.doc, ckpt) if ckpt else None
 
+    def model_error(self, exc: ModelSpecError) -> RecipeError:
+        """A model source's complaint about ``model.*`` fields, located in this recipe's file."""
+        return RecipeError([self.doc.problem(("model", *p.field), p.message, p.hint) for p in exc.problems])
+
     @property
     def sha256(self) -> str:
         canonical = json.dumps(self.data, sort_keys=True, separators=(",", ":"))
@@ -77,11 +82,9 @@ def load_recipe(path: str | Path) -> Recipe:
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
         raise RecipeError([doc.problem((), "a recipe must be a mapping of sections (name, model, ...)")])
-    problems = schema_problems(doc)
-    if problems:
-        raise RecipeError(problems)
+    problems, broken = check_schema(doc)
     data = apply_defaults(doc.data)
-    problems = semantic_problems(doc, data)
+    problems += semantic_problems(doc, data, broken)
     if problems:
         raise RecipeError(problems)
     return Recipe(path=path, data=data, doc=doc)
