@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -103,6 +104,12 @@ def _serve(conn, target: Callable, parent: int, close_fds: tuple[int, ...]) -> N
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for fd in close_fds:
         os.close(fd)
+    if "torch" in sys.modules:
+        # The runner's process already ran torch (a test suite, a notebook): its OpenMP thread pool
+        # did not survive the fork, and the first parallel op would wait for it forever. One thread
+        # keeps torch off OpenMP (what torch's DataLoader does in its forked workers). The CLI's
+        # runner never imports torch, so its workers keep every thread.
+        sys.modules["torch"].set_num_threads(1)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
     def log(message: str) -> None:

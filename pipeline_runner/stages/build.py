@@ -31,7 +31,7 @@ def run(ctx: StageContext) -> StageResult:
         "architecture": spec["architecture"],
         "parameters": params,
         "random_weights": checkpoint is None,
-        "checkpoint": str(checkpoint) if checkpoint else None,
+        "checkpoint": spec["checkpoint"],  # as the recipe writes it (relative to it): no machine path
         "seed": spec["seed"],
         "norm_statistics": norm,
     }
