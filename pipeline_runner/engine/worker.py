@@ -85,6 +85,8 @@ class StageWorker:
         child.close()
 
     def _crashed(self, describe: tuple[str, str]) -> StageError:
+        if self._proc is not None:
+            self._proc.join(timeout=2)
         code = self._proc.exitcode if self._proc is not None else None
         self.stop()
         if code is not None and code < 0:
@@ -116,8 +118,9 @@ def _serve(conn, target: Callable, parent: int, close_fds: tuple[int, ...]) -> N
         conn.send(("log", message))
 
     from pipeline_runner import progress
+    from pipeline_runner.progress.api import active
 
-    reporting = progress.active() is not None  # the runner shows progress: forward the stage's
+    reporting = active() is not None  # the runner shows progress: forward the stage's
     while True:
         try:
             job = conn.recv()
