@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 
 import pytest
 
@@ -16,6 +17,25 @@ from pipeline_runner.recipe import load_recipe
 from tests.conftest import TINY_VIT, read_json, stage_statuses
 
 ALL = ["build", "export[tiny_vit]", "convert[tiny_vit]", "validate[tiny_vit]", "swift"]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """The tiny ViT built once for this module."""
+    from pipeline_runner.cli import main
+
+    root = tmp_path_factory.mktemp("template")
+    (root / "recipe.yaml").write_text(TINY_VIT)
+    assert main([str(root / "recipe.yaml"), "--build-dir", str(root / "build"), "--quiet"]) == 0
+    return root
+
+
+@pytest.fixture
+def built(template, tmp_path):
+    """A private copy of the template build (mtimes kept, so it is as cached as the original)."""
+    shutil.copy2(template / "recipe.yaml", tmp_path / "recipe.yaml")
+    shutil.copytree(template / "build", tmp_path / "build", symlinks=True)
+    return tmp_path / "recipe.yaml", tmp_path / "build" / "tiny_vit"
 
 
 def _snapshot(root: pathlib.Path) -> dict:
@@ -162,6 +182,19 @@ def test_keys_do_not_depend_on_where_the_checkout_is(tmp_path):
         assert str(tmp_path) not in json.dumps([d.key_doc for d in decisions])
         keys.append([d.key for d in decisions])
     assert keys[0] == keys[1]
+
+
+def test_a_native_crash_in_a_stage_is_a_clean_failure(built, run_cli, monkeypatch):
+    path, build = built
+    from pipeline_runner.stages import STAGES
+
+    def crashes(ctx):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    monkeypatch.setitem(STAGES, "swift", dataclasses.replace(STAGES["swift"], run=crashes))
+    code, out, err = run_cli(path, "--force", "swift")
+    assert code == 1 and "killed by SIGSEGV (a native crash inside a library)" in err, err
+    assert read_json(build / "manifest.json")["stages"]["swift"]["status"] == "failed"
 
 
 def test_model_errors_have_no_traceback_unless_debug_and_bugs_say_so(built, run_cli, monkeypatch):
