@@ -241,7 +241,7 @@ class _Builder:
             self.at(node, path, f"cannot read {node.value[:40]!r} as {node.tag.rsplit(':', 1)[-1]}: {problem}")
             return None
         if isinstance(value, float) and not math.isfinite(value):
-            self.at(node, path, f"expected a finite number, got {node.value[:40]!r}")
+            self.at(node, path, f"expected a finite number, got {value}", "write a finite number")
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INT:
             self.at(node, path, f"the integer {node.value[:40]} is too large", "at most 2**63 - 1")
         return value
