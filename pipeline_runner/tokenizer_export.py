@@ -18,10 +18,11 @@ is also the id of ``!``: the model finds the end by the position of ``eot``, the
 largest id, never by the padding).
 
 Text cleaning in open_clip runs ``ftfy.fix_text`` and ``html.unescape`` twice
-before collapsing whitespace and lower-casing. The default cases keep to text on
-which the Swift tokenizer's documented subset of that cleaning (NFC, straight
-quotes, Latin ligatures, full-width ASCII, common HTML entities) gives the same
-result; mojibake repair is deliberately not among them.
+before collapsing whitespace and lower-casing. The default cases include the edge
+cases of both (entities with and without ``;``, Windows-1252 numeric references,
+control characters, a BOM, U+0085, terminal escapes, ``<`` turning ftfy's unescaping
+off); ModelKit's cleaner reproduces all of it except ftfy's mojibake repair, which is
+deliberately not among the cases.
 
 open_clip (and torch) are imported lazily, inside the function.
 """
@@ -52,6 +53,18 @@ DEFAULT_TEXTS: list[str] = [
     "ΟΔΥΣΣΕΥΣ ΣΟΦΟΣ",                          # Greek final sigma when lower-casing
     "x'ſ y",                                  # case-insensitive 's matches long s
     "<start_of_text> literal special tokens <end_of_text>",
+    # ftfy.fix_text then html.unescape twice, as open_clip cleans text:
+    "&copy; 2024 &copy 2025",                 # named entity with and without ';'
+    "fish &amp chips",                        # legacy entity without ';' (html.unescape only)
+    "&#150; dash &#150 em &#x97;",            # numeric references remapped as Windows-1252
+    "ctrl\x00a\x07b\x1bc\x7fd",                # control characters removed (ftfy)
+    "\ufeffbom at the start",                 # byte order mark removed (ftfy)
+    "next\u0085line",                         # C1 control read as Windows-1252: '…' (ftfy)
+    "&notit; &notin; &ampx &AMP; &EACUTE; &eacute",  # longest-prefix names, ftfy's upper case
+    "a < b &amp; c\nx &lt; y",                # '<' turns ftfy's unescaping off; html.unescape still runs
+    "\x1b[31mred\x1b[0m text",                # terminal escapes removed (ftfy)
+    "&#0;&#13;&#xD800;&#1114112;&#65535;&#1;end",  # invalid references: U+FFFD, CR, dropped
+    "&frac12 &frac123 &copyright &#59;",     # prefix matches; '&#59;' is left to html.unescape
     "a diagram of a 'quoted' word and x's",
     " ".join(["a very long caption that keeps going"] * 20),  # truncated, eot kept last
 ]

@@ -30,6 +30,15 @@ def test_registered_stages_form_the_pipeline():
     assert names.index("build") < names.index("export") < names.index("convert") < names.index("validate")
 
 
+def test_ready_stages_keep_the_registry_order():
+    stages = {"build": _stage("build"), "export": _stage("export", ["build"]), "files": _stage("files", ["build"]),
+              "convert": _stage("convert", ["export"]), "swift": _stage("swift", ["convert"])}
+    assert [s.name for s in order_stages(stages)] == ["build", "export", "files", "convert", "swift"]
+    moved = {"build": stages["build"], "convert": stages["convert"], "export": stages["export"],
+             "swift": stages["swift"], "files": stages["files"]}
+    assert [s.name for s in order_stages(moved)] == ["build", "export", "convert", "swift", "files"]
+
+
 def test_explain_change_names_fields():
     old = {"recipe": {"export": {"opset": 17, "exporter": "torchscript"}}, "upstream": {"build": "a"}, "code": {"m": "1"}}
     new = {"recipe": {"export": {"opset": 18, "exporter": "torchscript"}}, "upstream": {"build": "b"}, "code": {"m": "2"}}

@@ -60,8 +60,10 @@ def test_no_force_unwraps_in_modelkit(path):
 
 def test_package_declares_library_tests_and_resources():
     package = (MODELKIT / "Package.swift").read_text(encoding="utf-8")
-    assert package.startswith("// swift-tools-version: 5.9")
-    assert ".iOS(.v17)" in package and ".macOS(.v14)" in package
+    assert package.startswith("// swift-tools-version: 6.0")
+    # iOS 13: the oldest ios.deployment_target; Swift 6 language mode (strict concurrency).
+    assert ".iOS(.v13)" in package and ".macOS(.v10_15)" in package
+    assert "swiftLanguageModes: [.v6]" in package
     assert '.library(name: "ModelKit", targets: ["ModelKit"])' in package
     assert re.search(r'\.testTarget\(\s*name: "ModelKitTests",\s*dependencies: \["ModelKit"\],'
                      r'\s*resources: \[\.copy\("Resources"\)\]', package)
@@ -107,6 +109,30 @@ def test_tokenizer_fixtures_are_committed_and_current(tmp_path):
         assert committed.read_bytes() == path.read_bytes(), f"{committed.name} is stale: rerun the fixture script"
     vectors = json.loads((RESOURCES / "test_vectors.json").read_text(encoding="utf-8"))
     assert vectors["context_length"] == 77 and len(vectors["cases"]) >= 15
+    texts = "\n".join(case["text"] for case in vectors["cases"])
+    # The cleaning edge cases where the Swift once differed from open_clip (ftfy.fix_text, then
+    # html.unescape twice): the Swift tests check every case against these ids.
+    for edge in ("&copy;", "&amp chips", "&#150;", "\x00", "\x07", "\x7f", "\ufeff", "\u0085", "\x1b[31m", "&AMP;"):
+        assert edge in texts, edge
+
+
+def test_text_cleaning_tables_are_current():
+    """ModelKit's HTML-entity and ftfy tables, regenerated from this Python's html module and ftfy."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tables", IOS / "scripts" / "make_text_cleaning_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = (MODELKIT / "Sources" / "ModelKit" / "TextCleaningTables.swift").read_text(encoding="utf-8")
+    assert committed == module.render_tables(), "stale: run ios_app/scripts/make_text_cleaning_tables.py"
+    assert "\ncopy\tA9\n" in committed.replace("    ", "") and "\namp\t26\n" in committed.replace("    ", "")
+
+
+def test_text_cleaner_follows_open_clips_order():
+    """ftfy first, then html.unescape twice (the Swift once unescaped first and knew six entities)."""
+    cleaner = (MODELKIT / "Sources" / "ModelKit" / "TextCleaning.swift").read_text(encoding="utf-8")
+    assert "let unescaped = unescapeHTML(unescapeHTML(fixText(text)))" in cleaner
+    assert "namedEntities" not in cleaner and "TextCleaningTables.html5Entities" in cleaner
 
 
 # ---------------------------------------------------------------------------
@@ -222,7 +248,7 @@ def test_app_sources_cover_the_features():
     sources = {p.name: p.read_text(encoding="utf-8") for p in APP_SOURCES.glob("*.swift")}
     joined = "\n".join(sources.values())
     assert "@main" in joined and "PhotosPicker" in joined and "AVCaptureSession" in joined
-    assert "protocol ImageClassifying" in joined and "protocol ImageTextEmbedding" in joined
+    assert "case classifier(any ImageClassifying)" in joined and "case embedder(any ImageTextEmbedding)" in joined
     assert "ModelCatalog.load" in joined and "ModelRegistry.capability(for:" in joined
     assert '"a photo of a {}."' in joined
     assert "import ModelKit" in joined
@@ -283,8 +309,9 @@ def test_copy_models_copies_builds_and_writes_catalog(tmp_path, capsys):
 
     registry = (dest / "ModelRegistry.swift").read_text()
     assert swift_syntax_errors(registry) == []
-    assert 'case "vit":\n            return .classifier(ViTClassifierAdapter(model: ViTClassifier()))' in registry
-    assert "struct MobileCLIPAdapter: ImageTextEmbedding" in registry
+    assert 'case "vit":\n            return .classifier(ViTClassifier())' in registry
+    assert 'case "mobileclip":\n            return .embedder(MobileCLIP())' in registry
+    assert "Adapter" not in registry  # the wrappers conform to ModelKit's protocols themselves
     assert 'case "tinylm":\n            return .unsupported(' in registry
     assert force_unwraps(registry) == []
 
@@ -336,9 +363,11 @@ def test_registry_for_no_models_parses(tmp_path):
 def test_app_and_registry_agree_on_names():
     """The generated registry uses the app's protocol and enum names; keep them in step."""
     sources = "\n".join(p.read_text(encoding="utf-8") for p in APP_SOURCES.glob("*.swift"))
+    modelkit = "\n".join(p.read_text(encoding="utf-8") for p in (MODELKIT / "Sources").rglob("*.swift"))
     registry = copy_models.render_registry([])
-    for name in ("ModelCapability", "ImageClassifying", "ImageTextEmbedding"):
-        assert re.search(rf"\b(enum|protocol) {name}\b", sources)
+    assert re.search(r"\benum ModelCapability: Sendable\b", sources)
+    for name in ("ImageClassifying", "ImageTextEmbedding"):
+        assert re.search(rf"\bpublic protocol {name}: Sendable\b", modelkit)
     assert "static func capability(for name: String) -> ModelCapability" in registry
     assert "case classifier(any ImageClassifying)" in sources and "case embedder(any ImageTextEmbedding)" in sources
     assert "case unsupported(String)" in sources
@@ -371,3 +400,70 @@ def test_copy_models_uses_the_bundle_names_the_wrapper_loads(tmp_path):
     assert not (dest / "image_encoder.mlpackage").exists()
     catalog = {m["name"]: m for m in json.loads((dest / "models.json").read_text())["models"]}
     assert "mobileclip_s2_text_encoder.mlpackage" in catalog["mobileclip_s2"]["files"]
+
+
+# ---------------------------------------------------------------------------
+# Review findings in the app and ModelKit (structure checks; the macOS workflow compiles them)
+
+
+def _function(source: str, signature: str) -> str:
+    """The text of the function starting at ``signature`` up to its closing brace at the same indent."""
+    start = source.index(signature)
+    indent = source[source.rindex("\n", 0, start) + 1:start]
+    return source[start:source.index(f"\n{indent}}}", start)]
+
+
+def test_switching_embedding_models_never_scores_against_the_old_labels():
+    labels = (APP_SOURCES / "ZeroShotLabels.swift").read_text(encoding="utf-8")
+    attach = _function(labels, "func attach(")
+    assert attach.index("embeddings = nil") < attach.index("rebuild()")
+    store = (APP_SOURCES / "ModelStore.swift").read_text(encoding="utf-8")
+    select = _function(store, "func select(")
+    embedder = select[select.index("if case let .embedder"):select.index("} else {")]
+    assert "reclassifyPhoto" not in embedder  # reclassified when the new embeddings are ready
+    run = _function(store, "private func run(")
+    assert run.count("guard generation == selectionGeneration else") >= 2  # late results dropped
+
+
+def test_vision_runner_is_concurrency_clean():
+    vision = (MODELKIT / "Sources" / "ModelKit" / "VisionRunner.swift").read_text(encoding="utf-8")
+    run = _function(vision, "public func run<")
+    queue = run.index("DispatchQueue.global(qos: .userInitiated).async {")
+    # The request and its handler are made on the queue: no Vision request crosses into the closure.
+    assert queue < run.index("VNCoreMLRequest(model:") and queue < run.index("image.makeHandler()")
+    assert "withTaskCancellationHandler" in run and "cancellation.cancel()" in run
+    assert "extract: @escaping @Sendable ([VNObservation]) throws -> Value" in run
+    assert "public enum VisionImage: @unchecked Sendable" in vision
+
+
+def test_camera_session_is_built_once_and_frames_skip_the_cgimage_render():
+    camera_view = (APP_SOURCES / "CameraInputView.swift").read_text(encoding="utf-8")
+    assert "CameraFeed()" not in camera_view and "store.camera" in camera_view
+    store = (APP_SOURCES / "ModelStore.swift").read_text(encoding="utf-8")
+    assert "camera = CameraFeed()" in _function(store, "init()")
+    assert "embedder.embed(pixelBuffer: frame.pixelBuffer, orientation: frame.orientation)" in store
+    assert "PixelBufferConverter" not in store and "cgImage(from:" not in store
+
+
+def test_model_picker_starts_on_a_valid_selection():
+    content = (APP_SOURCES / "ContentView.swift").read_text(encoding="utf-8")
+    assert 'selectedName ?? ""' not in content
+    assert 'Picker("Model", selection: $store.pickerSelection)' in content and ".tag(Optional(entry.name))" in content
+    store = (APP_SOURCES / "ModelStore.swift").read_text(encoding="utf-8")
+    assert "var pickerSelection: String? {" in store
+
+
+def test_app_builds_in_swift_6_mode():
+    import yaml
+
+    project = yaml.safe_load((IOS / "project.yml").read_text(encoding="utf-8"))
+    assert str(project["settings"]["base"]["SWIFT_VERSION"]) == "6.0"
+
+
+def test_no_async_function_locks_an_nslock_directly():
+    from pipeline_runner.swift.syntax import async_functions_that_lock
+
+    assert async_functions_that_lock("func f() async { lock.lock() }\nfunc g() { lock.lock() }") == [
+        "func f() async"]
+    offenders = [f for p in SWIFT_FILES for f in async_functions_that_lock(p.read_text(encoding="utf-8"))]
+    assert offenders == []

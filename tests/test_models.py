@@ -45,7 +45,7 @@ def test_source_builds_reproducibly(source, write_recipe):
     a, b = create_model(recipe), create_model(recipe)
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(pa, pb), f"{name} differs between two seeded builds"
-    x = torch.randn(*recipe.graphs[0]["inputs"][0]["shape"])
+    x = torch.randn(*recipe.graphs[0].inputs[0].shape)
     assert torch.isfinite(a(x)).all()
 
 
@@ -108,3 +108,39 @@ def test_sources_that_need_their_library_report_located_errors_at_build(source, 
     assert code == 2, out + err
     assert f"{field}: {message}" in err and f"{path}:" in err
     assert "Traceback" not in err
+
+
+def _tiny_mobileone():
+    import timm
+
+    # MobileOne blocks fold their branches when reparameterised; small enough for the default suite.
+    return timm.create_model("fastvit_t8", pretrained=False, num_classes=3,
+                             layers=(1, 1, 1, 1), embed_dims=(8, 16, 32, 64)).eval()
+
+
+def test_timm_source_reparameterises_and_checks_it(monkeypatch):
+    import timm.utils
+    from timm.models.fastvit import MobileOneBlock
+
+    from pipeline_runner.models.registry import get_source
+    from pipeline_runner.models.reparameterise import ReparameterisationError
+
+    prepare = get_source("timm").prepare_for_export
+    module = _tiny_mobileone()
+    x = torch.randn(1, 3, 64, 64)
+    exported = prepare(module, (x,))
+    assert all(b.reparam_conv is not None for b in exported.modules() if isinstance(b, MobileOneBlock))
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), module(x), rtol=1e-4, atol=1e-5)
+
+    real = timm.utils.reparameterize_model
+
+    def broken(module, inplace=False):
+        out = real(module, inplace)
+        with torch.no_grad():
+            out.stem[0].reparam_conv.weight.mul_(1.5)
+        return out
+
+    monkeypatch.setattr(timm.utils, "reparameterize_model", broken)
+    with pytest.raises(ReparameterisationError, match="differs from the original"):
+        prepare(module, (x,))

@@ -87,10 +87,12 @@ def test_integer_inputs_need_a_range(write_recipe):
 
 def test_defaults_come_from_the_schema(write_recipe):
     recipe = load_recipe(write_recipe(TINY_VIT))
-    assert recipe.data["convert"]["format"] == "mlprogram"
-    assert recipe.data["export"]["exporter"] == "torchscript"
-    assert recipe.data["validate"]["tolerances"]["onnx"]["max_rel"] == 1e-4
-    assert recipe.data["inputs"][0]["dtype"] == "float32"
+    assert recipe.convert.format == "mlprogram"
+    assert recipe.export.exporter == "torchscript"
+    assert recipe.validate.tolerances.onnx.max_rel == 1e-4 and recipe.validate.tolerances.onnx.max_abs is None
+    assert recipe.graphs[0].inputs[0].dtype == "float32"
+    assert recipe.graphs[0].inputs[0].image.resize == "center_crop"  # a default inside a $ref'd section
+    assert recipe.ios.class_name == "TinyViT" and recipe.ios.labels is None  # optional, no default: None
 
 
 def test_cli_exit_code_2_and_nothing_built(write_recipe, run_cli, tmp_path):
@@ -119,3 +121,59 @@ def test_nan_and_infinite_tolerances_are_refused(write_recipe, run_cli):
     assert code == 2
     assert "validate.tolerances.coreml_fp32.max_rel: expected a finite number, got nan" in out + err
     assert "validate.tolerances.coreml_fp32.min_cosine: expected a finite number, got inf" in out + err
+
+
+def test_defaults_are_filled_through_refs_and_if_then_branches():
+    from pipeline_runner.recipe.schema import defaults_validator, fill_defaults
+
+    schema = {
+        "$defs": {"tol": {"type": "object", "properties": {"max_abs": {"type": "number", "default": 0.5}}}},
+        "type": "object",
+        "properties": {
+            "mode": {"enum": ["a", "b"], "default": "a"},
+            "tol": {"$ref": "#/$defs/tol", "default": {}},
+            "items": {"type": "array", "items": {"$ref": "#/$defs/tol"}},
+        },
+        "if": {"properties": {"mode": {"const": "b"}}, "required": ["mode"]},
+        "then": {"properties": {"extra": {"type": "integer", "default": 7}}},
+    }
+    validator = defaults_validator(schema)
+    assert fill_defaults({"items": [{}]}, validator) == {"mode": "a", "tol": {"max_abs": 0.5}, "items": [{"max_abs": 0.5}]}
+    # the `then` branch applies only when `if` holds, and its defaults with it
+    assert fill_defaults({"mode": "b"}, validator)["extra"] == 7
+    original = {"items": []}
+    fill_defaults(original, validator)
+    assert original == {"items": []}  # a copy is filled, not the caller's data
+
+
+def test_every_schema_field_has_a_typed_field():
+    """A field added to the schema must be added to recipe/typed.py too, or stages could not read it."""
+    import dataclasses
+
+    from pipeline_runner.recipe import typed
+    from pipeline_runner.recipe.custom_op import CustomOp
+    from pipeline_runner.recipe.schema import load_schema
+
+    schema = load_schema()
+    defs = schema["$defs"]
+
+    def names(cls):
+        return {f.name for f in dataclasses.fields(cls)}
+
+    pairs = {"model": typed.ModelSpec, "image": typed.ImageSpec, "input": typed.InputSpec, "output": typed.OutputSpec,
+             "graph": typed.GraphSpec, "classifier": typed.ClassifierSpec, "export": typed.ExportSpec,
+             "convert": typed.ConvertSpec, "ios": typed.IosSpec, "tolerance": typed.Tolerance,
+             "validate": typed.ValidateSpec}
+    for name, cls in pairs.items():
+        assert set(defs[name]["properties"]) == names(cls), name
+    assert set(defs["convert"]["properties"]["metadata"]["properties"]) == names(typed.MetadataSpec)
+    assert set(defs["validate"]["properties"]["tolerances"]["properties"]) == names(typed.Tolerances)
+    top = set(schema["properties"]) - {"inputs", "outputs"}  # the single-graph form becomes `graphs`
+    assert top == names(typed.Recipe) - {"path", "doc", "sha256"}
+    op = defs["custom_op"]["properties"]
+    nested = {f"{section}.{key}" for section in ("torch", "onnx", "coreml") for key in op[section]["properties"]}
+    mapped = {"torch.op": "torch_op", "onnx.function": "function_source", "coreml.mapping": "mapping",
+              **{f"onnx.{k}": k for k in ("domain", "op_type", "version", "attributes")},
+              **{f"coreml.{k}": k for k in ("class_name", "parameters", "description")}}
+    assert nested == set(mapped)
+    assert set(mapped.values()) | {"name", "index", "opset"} == names(CustomOp)

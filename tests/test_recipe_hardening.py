@@ -27,7 +27,7 @@ def test_merge_keys_merge_and_own_keys_win(write_recipe):
     text = TINY_VIT.replace("validate:\n  samples: 2\n",
                             "validate:\n  <<: {samples: 5, seed: 7}\n  samples: 2\n")
     recipe = load_recipe(write_recipe(text))
-    assert recipe.data["validate"]["samples"] == 2 and recipe.data["validate"]["seed"] == 7
+    assert recipe.validate.samples == 2 and recipe.validate.seed == 7
     aliased = TINY_VIT.replace("export:\n  opset: 17\n", "export: &exp\n  opset: 18\n") + "x: {<<: *exp}\n"
     [p] = problems_of(write_recipe(aliased))  # the merge works; the unknown top-level key is the only problem
     assert p.yaml_path == "x" and "unknown key" in p.message

@@ -37,15 +37,15 @@ def test_shipped_recipe_builds_validates_and_has_matching_swift(path, build_root
     report = json.loads((build / "validation.json").read_text())
     assert report["passed"] is True
     for graph in recipe.graphs:
-        checks = report["graphs"][graph["name"]]["checks"]
+        checks = report["graphs"][graph.name]["checks"]
         assert checks["coreml_numerics"]["ran"] is True
         assert checks["coreml_numerics"]["where"] == "linux-reference" or os.uname().sysname == "Darwin"
     swift_files = list((build / "swift").glob("*.swift"))
     for f in swift_files:
         assert swift_syntax_errors(f.read_text()) == [], f
-    ios = recipe.data["ios"]
-    if ios["wrapper"] != "none":
-        source = (build / "swift" / f"{ios['class_name']}.swift").read_text()
+    ios = recipe.ios
+    if ios.wrapper != "none":
+        source = (build / "swift" / f"{ios.class_name}.swift").read_text()
         interface = json.loads((build / "swift" / "interface.json").read_text())
         resource = re.search(r'static let modelResourceName: String = "(\w+)"', source).group(1)
         # The wrapper loads the model by its app-bundle name; interface.json maps it back to the build.
@@ -59,7 +59,7 @@ def test_shipped_recipe_builds_validates_and_has_matching_swift(path, build_root
         assert spec.inputs[0].name in names
         assert names & {o.name for o in spec.outputs}, "the wrapper names none of the model's outputs"
         assert names - {resource} <= spec_names | _other_model_names(interface, by_resource), names
-    layers = [op["coreml"]["class_name"] for op in recipe.data["custom_ops"] if op["coreml"]["mapping"] == "custom_layer"]
+    layers = [op.class_name for op in recipe.custom_ops if op.is_custom_layer]
     assert sorted(f.stem for f in swift_files if f.stem in layers) == sorted(layers)
 
 

@@ -114,11 +114,14 @@ def test_rebuild_list_step_finds_the_recipes(tmp_path):
 def test_macos_workflow_validates_tests_and_builds_the_app():
     workflow = load("macos.yml")
     job = workflow["jobs"]["macos"]
-    assert job["runs-on"] == "macos-14"
+    package = (REPO / "ios_app" / "ModelKit" / "Package.swift").read_text(encoding="utf-8")
+    assert package.startswith("// swift-tools-version: 6.0")
+    assert job["runs-on"] == "macos-15"  # Xcode 16: the first with the Swift 6 toolchain
     commands = runs(job)
     order = [
         "pip install -e .",
         "python -m pipeline_runner pipelines/vit.yaml",
+        "python -m pipeline_runner pipelines/custom_transformer.yaml",
         "swift test --package-path ios_app/ModelKit",
         "brew install xcodegen",
         "ios_app/scripts/copy_models.py",

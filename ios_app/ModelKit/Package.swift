@@ -1,11 +1,16 @@
-// swift-tools-version: 5.9
+// swift-tools-version: 6.0
 import PackageDescription
 
-/// ModelKit: the Foundation-only pieces the iOS app and the generated model wrappers share
-/// (CLIP tokenizer, vector math, label embeddings), plus image helpers where CoreGraphics exists.
+/// ModelKit: what the iOS app and the generated model wrappers share — the model runtime
+/// (loading, Vision, predictions, multi-arrays), the CLIP tokenizer, vector math and label
+/// embeddings — plus image helpers where CoreGraphics exists.
+///
+/// iOS 13 is the oldest deployment target a recipe may ask for (`ios.deployment_target`);
+/// APIs of later systems are used behind `#available`. Swift 6 language mode: strict
+/// concurrency checking is on.
 let package = Package(
     name: "ModelKit",
-    platforms: [.iOS(.v17), .macOS(.v14)],
+    platforms: [.iOS(.v13), .macOS(.v10_15), .tvOS(.v13)],
     products: [
         .library(name: "ModelKit", targets: ["ModelKit"]),
     ],
@@ -16,5 +21,6 @@ let package = Package(
             dependencies: ["ModelKit"],
             resources: [.copy("Resources")]
         ),
-    ]
+    ],
+    swiftLanguageModes: [.v6]
 )

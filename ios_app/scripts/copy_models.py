@@ -7,7 +7,8 @@ For each recipe, from ``build/<recipe>/``:
 
 * ``coreml/*.mlpackage`` and ``coreml/*.mlmodel`` — the Core ML models the wrapper loads
   (by its ``...ResourceName`` constants; all of them when it names none);
-* ``swift/*.swift`` — the generated wrapper (and any custom-layer classes);
+* ``swift/*.swift`` — the generated wrapper (and any custom-layer classes), and
+  ``swift/*.metal`` — custom-layer kernels, which Xcode compiles into the app's Metal library;
 * ``app/*`` — files the wrapper reads at run time (label embeddings, tokenizer files);
   sub-folders are not copied (a warning names them);
 
@@ -17,8 +18,10 @@ the recipe name, so two recipes' ``image_encoder.mlpackage`` never clash; other 
 their names and may be shared only when identical). Then it writes:
 
 * ``models.json`` — ``{"models": [{"name", "kind", "class_name", "files", "logit_scale"}]}``;
-* ``ModelRegistry.swift`` — maps each entry to an instance of its generated wrapper,
-  adapted to the app's ``ImageClassifying`` / ``ImageTextEmbedding`` protocols.
+* ``ModelRegistry.swift`` — maps each entry to an instance of its generated wrapper, which
+  conforms to ModelKit's ``ImageClassifying`` / ``ImageTextEmbedding`` protocols itself.
+
+The wrappers ``import ModelKit`` (the shared model runtime); the app target links it.
 
 The wrapper's kind and class name come from ``swift/interface.json`` (written by the
 swift stage); without it, from the Swift source itself. ``manifest.json`` is read when
@@ -90,7 +93,7 @@ def _wrapper_from_source(swift_files: list[Path]) -> tuple[str, str] | None:
     """(kind, class name) of the generated wrapper, recognised by its public API."""
     for path in swift_files:
         source = path.read_text(encoding="utf-8")
-        match = re.search(r"public\s+final\s+class\s+([A-Za-z_]\w*)\s*:\s*@unchecked\s+Sendable", source)
+        match = re.search(r"public\s+final\s+class\s+([A-Za-z_]\w*)\s*:", source)
         if not match:
             continue
         if re.search(r"func\s+embed\s*\(\s*image\s*:", source) and re.search(r"func\s+embed\s*\(\s*text\s*:", source):
@@ -145,7 +148,7 @@ def read_build(recipe_dir: Path) -> ModelBuild | None:
 
     coreml_dir, swift_dir, app_dir = recipe_dir / "coreml", recipe_dir / "swift", recipe_dir / "app"
     models = sorted([*coreml_dir.glob("*.mlpackage"), *coreml_dir.glob("*.mlmodel")]) if coreml_dir.is_dir() else []
-    swift = sorted(swift_dir.glob("*.swift")) if swift_dir.is_dir() else []
+    swift = sorted([*swift_dir.glob("*.swift"), *swift_dir.glob("*.metal")]) if swift_dir.is_dir() else []
     app_entries = sorted(p for p in app_dir.iterdir() if not p.name.startswith(".")) if app_dir.is_dir() else []
     app_files = [p for p in app_entries if p.is_file()]
     for folder in (p for p in app_entries if p.is_dir()):
@@ -265,51 +268,16 @@ def _swift_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-_CLASSIFIER_ADAPTER = '''\
-/// Adapts the generated ``{cls}`` to ``ImageClassifying``.
-struct {cls}Adapter: ImageClassifying {{
-    let model: {cls}
-
-    func classify(_ image: CGImage, topK: Int) async throws -> [ModelKit.Prediction] {{
-        try await model.classify(image, topK: topK)
-            .map {{ ModelKit.Prediction(label: $0.label, confidence: Float($0.confidence)) }}
-    }}
-
-    func classify(
-        _ pixelBuffer: CVPixelBuffer, orientation: CGImagePropertyOrientation, topK: Int
-    ) async throws -> [ModelKit.Prediction] {{
-        try await model.classify(pixelBuffer, orientation: orientation, topK: topK)
-            .map {{ ModelKit.Prediction(label: $0.label, confidence: Float($0.confidence)) }}
-    }}
-}}
-'''
-
-_EMBEDDING_ADAPTER = '''\
-/// Adapts the generated ``{cls}`` to ``ImageTextEmbedding``.
-struct {cls}Adapter: ImageTextEmbedding {{
-    let model: {cls}
-
-    func embed(image: CGImage) async throws -> [Float] {{
-        try await model.embed(image: image)
-    }}
-
-    func embed(text: String) async throws -> [Float] {{
-        try await model.embed(text: text)
-    }}
-}}
-'''
+# The app's capability for each wrapper kind (the wrapper conforms to the ModelKit protocol).
+_CAPABILITIES = {"image_classifier": "classifier", "embedding_model": "embedder"}
 
 
 def render_registry(builds: list[ModelBuild]) -> str:
-    cases, adapters = [], []
+    cases = []
     for b in builds:
         cases.append(f"        case {_swift_string(b.name)}:")
-        if b.kind == "image_classifier":
-            cases.append(f"            return .classifier({b.class_name}Adapter(model: {b.class_name}()))")
-            adapters.append(_CLASSIFIER_ADAPTER.format(cls=b.class_name))
-        elif b.kind == "embedding_model":
-            cases.append(f"            return .embedder({b.class_name}Adapter(model: {b.class_name}()))")
-            adapters.append(_EMBEDDING_ADAPTER.format(cls=b.class_name))
+        if b.kind in _CAPABILITIES:
+            cases.append(f"            return .{_CAPABILITIES[b.kind]}({b.class_name}())")
         else:
             reason = f"{b.name} ({b.class_name}) is a token model: the demo has no screen for token models yet."
             cases.append(f"            return .unsupported({_swift_string(reason)})")
@@ -318,15 +286,12 @@ def render_registry(builds: list[ModelBuild]) -> str:
         "// ModelRegistry.swift",
         f"// Generated by ios_app/scripts/copy_models.py (models: {listed}). Do not edit: rerun the script.",
         "",
-        "import CoreGraphics",
-        "import CoreVideo",
         "import Foundation",
-        "import ImageIO",
         "import ModelKit",
         "",
         "/// The models copied into this build of the app, by their `models.json` name.",
         "enum ModelRegistry {",
-        "    /// A new instance of the named model's wrapper, adapted to the app's protocols.",
+        "    /// A new instance of the named model's wrapper (it conforms to ModelKit's protocols).",
         "    static func capability(for name: String) -> ModelCapability {",
         "        switch name {",
         *cases,
@@ -336,7 +301,7 @@ def render_registry(builds: list[ModelBuild]) -> str:
         "    }",
         "}",
     ]
-    return "\n".join(lines) + "\n" + "".join("\n" + a for a in adapters)
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------

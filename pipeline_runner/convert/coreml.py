@@ -20,7 +20,7 @@ def deployment_target(ct, version: str):
     return target
 
 
-def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str, random_weights: bool,
+def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, random_weights: bool,
                   norm_statistics: str | None = None) -> dict:
     import coremltools as ct
     import onnx
@@ -33,31 +33,31 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     from pipeline_runner.convert.image_input import coreml_image_inputs, prepend_normalisation
     from pipeline_runner.convert.metadata import stamp
 
-    cfg = recipe.data["convert"]
-    is_program = cfg["format"] == "mlprogram"
+    cfg = recipe.convert
+    is_program = cfg.is_program
     progress.step("loading ONNX")
     model = onnx.load(str(onnx_path))
     progress.step("fixed shapes, image normalisation, custom ops")
     model, notes = pin_input_shapes(model, graph)
     model = prepend_normalisation(model, graph)
-    model, lowerings = customops.prepare_for_coreml(model, recipe.data["custom_ops"])
+    model, lowerings = customops.prepare_for_coreml(model, recipe.custom_ops)
 
     converter = Converter()
     for op_key, lowering in lowerings.items():
         converter.register(op_key)(lowering)
-    target = deployment_target(ct, recipe.data["ios"]["deployment_target"])
-    precision = ct.precision.FLOAT16 if cfg["precision"] == "fp16" else ct.precision.FLOAT32
+    target = deployment_target(ct, recipe.ios.deployment_target)
+    precision = ct.precision.FLOAT16 if cfg.precision == "fp16" else ct.precision.FLOAT32
     # The NeuralNetwork backend accepts programs authored at opset iOS15 at the newest.
     build_target = target if is_program else min(target, ct.target.iOS15)
     progress.step("onnx2coreml: ONNX → MIL")
     program = converter.to_mil(model, target=build_target, precision=precision if is_program else None)
 
-    kwargs = {"convert_to": cfg["format"], "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg["compute_units"]])}
+    kwargs = {"convert_to": cfg.format, "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg.compute_units])}
     kwargs["inputs"] = coreml_image_inputs(ct, graph)
     kwargs["classifier_config"] = attach_classifier(ct, program, graph)
     kwargs["minimum_deployment_target"] = target
     if is_program:
-        kwargs["compute_precision"] = _compute_precision(ct, precision, cfg["fp32_op_types"])
+        kwargs["compute_precision"] = _compute_precision(ct, precision, cfg.fp32_op_types)
     progress.step("coremltools: MIL passes")  # its tqdm bar, captured, adds the pass count
     mlmodel = ct.convert(program, **kwargs)
     if not is_program:
@@ -67,10 +67,10 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph: dict, key: str
     mlmodel.save(str(out_path))
     spec = mlmodel.get_spec()
     return {
-        "format": cfg["format"],
-        "precision": cfg["precision"] if is_program else "fp32 (NeuralNetwork: set by the runtime)",
+        "format": cfg.format,
+        "precision": cfg.precision if is_program else "fp32 (NeuralNetwork: set by the runtime)",
         "specification_version": spec.specificationVersion,
-        "deployment_target": recipe.data["ios"]["deployment_target"],
+        "deployment_target": recipe.ios.deployment_target,
         "notes": notes,
     }
 
@@ -93,7 +93,7 @@ def _declare_output_shapes(ct, mlmodel, program):
     return ct.models.MLModel(spec, skip_model_load=True) if changed else mlmodel
 
 
-def _compute_precision(ct, precision, fp32_op_types: list[str]):
+def _compute_precision(ct, precision, fp32_op_types):
     """fp16 with the recipe's op types kept in fp32 (coremltools' op selector), else the plain enum."""
     if not fp32_op_types or precision != ct.precision.FLOAT16:
         return precision

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 
-def pin_input_shapes(model, graph: dict) -> tuple[object, list[str]]:
+def pin_input_shapes(model, graph) -> tuple[object, list[str]]:
     """Set every graph input's dims to the recipe's dummy shape; return notes on what was pinned."""
     import onnx
 
-    shapes = {i["name"]: i["shape"] for i in graph["inputs"]}
+    shapes = {i.name: i.shape for i in graph.inputs}
     notes = []
     for vi in model.graph.input:
         if vi.name not in shapes:

@@ -15,22 +15,22 @@ from __future__ import annotations
 import numpy as np
 
 
-def image_specs(graph: dict) -> list[dict]:
+def image_specs(graph) -> list:
     """The graph's inputs that declare an ``image`` section."""
-    return [spec for spec in graph["inputs"] if "image" in spec]
+    return list(graph.image_inputs)
 
 
-def normalisation_constants(image: dict) -> dict[str, np.ndarray]:
-    """pixel_scale, mean and std as [1, 3, 1, 1] float32 arrays (model channel order)."""
+def normalisation_constants(image) -> dict[str, np.ndarray]:
+    """pixel_scale, mean and std of an ``ImageSpec`` as [1, 3, 1, 1] float32 arrays (model channel order)."""
     shape = (1, 3, 1, 1)
     return {
-        "pixel_scale": np.full(shape, image["pixel_scale"], np.float32),
-        "mean": np.asarray(image["mean"], np.float32).reshape(shape),
-        "std": np.asarray(image["std"], np.float32).reshape(shape),
+        "pixel_scale": np.full(shape, image.pixel_scale, np.float32),
+        "mean": np.asarray(image.mean, np.float32).reshape(shape),
+        "std": np.asarray(image.std, np.float32).reshape(shape),
     }
 
 
-def normalisation_nodes(name: str, image: dict, out: str) -> tuple[list, list]:
+def normalisation_nodes(name: str, image, out: str) -> tuple[list, list]:
     """(nodes, initializers) computing ``out = (name * pixel_scale - mean) / std``."""
     from onnx import helper, numpy_helper
 
@@ -44,7 +44,7 @@ def normalisation_nodes(name: str, image: dict, out: str) -> tuple[list, list]:
     return nodes, inits
 
 
-def prepend_normalisation(model, graph: dict):
+def prepend_normalisation(model, graph):
     """A copy of ONNX ``model`` whose image inputs take 0..255 pixels and normalise them inside."""
     import onnx
 
@@ -55,7 +55,7 @@ def prepend_normalisation(model, graph: dict):
     g = model.graph
     new_nodes, new_inits = [], []
     for spec in specs:
-        name = spec["name"]
+        name = spec.name
         normalised = f"{name}__normalised"
         for node in g.node:
             for i, value in enumerate(node.input):
@@ -64,7 +64,7 @@ def prepend_normalisation(model, graph: dict):
         for out in g.output:
             if out.name == name:
                 raise ValueError(f"input {name!r} is also a graph output; cannot put its preprocessing in front")
-        nodes, inits = normalisation_nodes(name, spec["image"], normalised)
+        nodes, inits = normalisation_nodes(name, spec.image, normalised)
         new_nodes += nodes
         new_inits += inits
     existing = list(g.node)
@@ -75,18 +75,18 @@ def prepend_normalisation(model, graph: dict):
     return model
 
 
-def coreml_image_inputs(ct, graph: dict) -> list | None:
+def coreml_image_inputs(ct, graph) -> list | None:
     """``ct.ImageType`` for each image input (no scale or bias: those are in the graph), or None."""
     specs = image_specs(graph)
     if not specs:
         return None
     layouts = {"RGB": ct.colorlayout.RGB, "BGR": ct.colorlayout.BGR}
-    return [ct.ImageType(name=s["name"], shape=tuple(s["shape"]), color_layout=layouts[s["image"]["color_layout"]],
+    return [ct.ImageType(name=s.name, shape=tuple(s.shape), color_layout=layouts[s.image.color_layout],
                          scale=1.0, bias=[0.0, 0.0, 0.0], channel_first=True)
             for s in specs]
 
 
-def preprocessing_model(image: dict, height: int, width: int, opset: int = 17):
+def preprocessing_model(image, height: int, width: int, opset: int = 17):
     """A standalone ONNX model: pixels [1, 3, H, W] float (0..255) -> what the exported graph takes.
 
     The same nodes ``prepend_normalisation`` puts in front of the Core ML graph, for tests

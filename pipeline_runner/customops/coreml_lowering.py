@@ -10,35 +10,34 @@
 
 from __future__ import annotations
 
-from pipeline_runner.customops.spec import declared_attributes, field, op_key
 
 
-def prepare_for_coreml(model, custom_ops: list[dict]):
-    """(model with the inline ops expanded, {op_key: lowering} for the custom_layer ops)."""
-    inline = [op for op in custom_ops if op["coreml"]["mapping"] == "inline"]
+def prepare_for_coreml(model, custom_ops):
+    """(model with the inline ops expanded, {op key: lowering} for the custom_layer ops)."""
+    inline = [op for op in custom_ops if not op.is_custom_layer]
     if inline:
-        model = inline_functions(model, custom_ops, inline)
+        model = inline_functions(model, inline)
     lowerings = {}
     for op in custom_ops:
-        if op["coreml"]["mapping"] == "custom_layer":
-            lowerings[op_key(op)] = make_lowering(op, model_function(model, custom_ops, op))
+        if op.is_custom_layer:
+            lowerings[op.key] = make_lowering(op, model_function(model, op))
     return model, lowerings
 
 
-def model_function(model, custom_ops: list[dict], op: dict):
+def model_function(model, op):
     """The op's FunctionProto as attached to the exported model."""
     for function in model.functions:
-        if function.domain == op["onnx"]["domain"] and function.name == op["onnx"]["op_type"]:
+        if function.domain == op.domain and function.name == op.op_type:
             return function
-    raise ValueError(f"{field(custom_ops, op, 'onnx')}: the ONNX model has no function "
-                     f"{op_key(op)}; rerun the export stage (--force export)")
+    raise ValueError(f"{op.field('onnx')}: the ONNX model has no function "
+                     f"{op.key}; rerun the export stage (--force export)")
 
 
-def inline_functions(model, custom_ops: list[dict], ops: list[dict]):
+def inline_functions(model, ops):
     """``model`` with the calls of ``ops`` replaced by their function bodies, functions dropped."""
     import onnx.inliner
 
-    ids = [(op["onnx"]["domain"], op["onnx"]["op_type"]) for op in ops]
+    ids = [(op.domain, op.op_type) for op in ops]
     model = onnx.inliner.inline_selected_functions(model, ids, exclude=False)
     left = sorted({f"{n.domain}::{n.op_type}" for n in model.graph.node if (n.domain, n.op_type) in ids})
     if left:
@@ -49,20 +48,25 @@ def inline_functions(model, custom_ops: list[dict], ops: list[dict]):
     return model
 
 
-def layer_parameter_names(op: dict, function) -> tuple[str, ...]:
-    return tuple(sorted({*declared_attributes(function), *op["coreml"].get("parameters", {})}))
+def layer_parameter_names(op, function) -> tuple[str, ...]:
+    return tuple(sorted({*_declared(function), *op.parameters}))
 
 
-def make_lowering(op: dict, function):
+def _declared(function) -> dict:
+    """{attribute: typed default or None} of the function attached to the model."""
+    return {**{name: None for name in function.attribute}, **{a.name: a for a in function.attribute_proto}}
+
+
+def make_lowering(op, function):
     """``lower(ctx, node)`` emitting the op's custom MIL op for one ONNX node."""
     from pipeline_runner.customops.mil_ops import LayerSignature
 
     signature = LayerSignature(
-        class_name=op["coreml"]["class_name"],
+        class_name=op.class_name,
         n_inputs=len(function.input),
         n_outputs=len(function.output),
         parameters=layer_parameter_names(op, function),
-        description=op["coreml"].get("description", ""),
+        description=op.description,
     )
 
     def lower(ctx, node):
@@ -82,24 +86,24 @@ def make_lowering(op: dict, function):
             kwargs[dtype_name(i)] = dtype
         return getattr(mb, signature.op_type)(name=node.output[0], **kwargs)
 
-    lower.__name__ = f"lower_{op['onnx']['op_type']}"
+    lower.__name__ = f"lower_{op.op_type}"
     return lower
 
 
-def node_parameters(op: dict, function, node) -> dict:
+def node_parameters(op, function, node) -> dict:
     """{parameter: value} for one node: its attributes, the function's defaults, the recipe's parameters."""
     import onnx
 
     given = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     values = {}
-    for name, default in declared_attributes(function).items():
+    for name, default in _declared(function).items():
         if name in given:
             values[name] = given[name]
         elif default is not None:
             values[name] = onnx.helper.get_attribute_value(default)
         else:
             raise ValueError(f"{node.op_type} node {node.name!r} has no attribute {name!r} and the function no default")
-    values.update(op["coreml"].get("parameters", {}))
+    values.update(op.parameters)
     return {k: _scalar(node, k, v) for k, v in values.items()}
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 
-from pipeline_runner.customops.spec import attribute_value, declared_attributes, field, parse_function
-
 # symbolics are registered from this opset up; the default domain's opset is the recipe's
 _FROM_OPSET = 1
 # torch schema type → symbolic_helper constant descriptor
@@ -21,15 +19,15 @@ _LIST_DESCRIPTORS = {"FloatType": "fs", "IntType": "is"}
 
 
 @contextlib.contextmanager
-def exporting(custom_ops: list[dict], opset: int):
+def exporting(custom_ops):
     """Register every recipe op's symbolic for the duration of ``torch.onnx.export``."""
     import torch
 
     registered = []
     try:
         for op in custom_ops:
-            name = op["torch"]["op"]
-            torch.onnx.register_custom_op_symbolic(name, make_symbolic(custom_ops, op, opset), _FROM_OPSET)
+            name = op.torch_op
+            torch.onnx.register_custom_op_symbolic(name, make_symbolic(op), _FROM_OPSET)
             registered.append(name)
         yield
     finally:
@@ -37,21 +35,21 @@ def exporting(custom_ops: list[dict], opset: int):
             torch.onnx.unregister_custom_op_symbolic(name, _FROM_OPSET)
 
 
-def make_symbolic(custom_ops: list[dict], op: dict, opset: int):
+def make_symbolic(op):
     """The symbolic ``fn(g, *args)`` that emits one custom-domain node for one call of the op."""
     from pipeline_runner.customops.library import resolve_op
 
-    torch_name = op["torch"]["op"]
+    torch_name = op.torch_op
     packet = resolve_op(torch_name)
     if packet is None:
-        raise ValueError(f"{field(custom_ops, op, 'torch', 'op')}: {torch_name!r} is not a registered torch op "
+        raise ValueError(f"{op.field('torch', 'op')}: {torch_name!r} is not a registered torch op "
                          "(define it with torch.library.custom_op in a module the model imports)")
     schema = packet.default._schema
-    function = parse_function(op, opset)
-    declared = declared_attributes(function)
-    _check_arguments(custom_ops, op, schema, declared)
-    qualified = f"{op['onnx']['domain']}::{op['onnx']['op_type']}"
-    recipe_attrs = {k: attribute_value(v, declared.get(k)) for k, v in op["onnx"]["attributes"].items()}
+    function = op.function
+    declared = op.declared_attributes
+    _check_arguments(op, schema, declared)
+    qualified = op.key
+    recipe_attrs = {k: attribute_value(v, declared.get(k)) for k, v in op.attributes.items()}
     n_outputs = len(function.output)
 
     def symbolic(g, *args):
@@ -61,14 +59,14 @@ def make_symbolic(custom_ops: list[dict], op: dict, opset: int):
                 inputs.append(value)
                 call_args.append(value)
             else:
-                const = _constant(custom_ops, op, arg, value)
+                const = _constant(op, arg, value)
                 attrs[arg.name] = attribute_value(const, declared.get(arg.name))
                 call_args.append(const)
         missing = [a for a, default in declared.items() if a not in attrs and default is None]
         if missing:
-            raise ValueError(f"{field(custom_ops, op, 'onnx', 'attributes')}: no value for the function's "
+            raise ValueError(f"{op.field('onnx', 'attributes')}: no value for the function's "
                              f"attribute(s) {missing}; set them here or pass them as arguments of {torch_name}")
-        kwargs = {_attribute_key(custom_ops, op, k, v): v for k, v in attrs.items()}
+        kwargs = {_attribute_key(op, k, v): v for k, v in attrs.items()}
         outputs = g.op(qualified, *inputs, outputs=n_outputs, **kwargs)
         annotate_outputs(packet, call_args, outputs if n_outputs > 1 else (outputs,))
         return outputs
@@ -113,15 +111,15 @@ def _meta_args(call_args: list, fill: int) -> list:
     return out
 
 
-def _check_arguments(custom_ops, op, schema, declared) -> None:
+def _check_arguments(op, schema, declared) -> None:
     for arg in schema.arguments:
         if arg.type.kind() not in ("TensorType", "OptionalType") and arg.name not in declared:
             raise ValueError(
-                f"{field(custom_ops, op, 'onnx', 'function')}: {op['torch']['op']} has the non-tensor argument "
-                f"{arg.name!r}; declare it as a function attribute (`{op['onnx']['op_type']} <{arg.name}> (...)`)")
+                f"{op.field('onnx', 'function')}: {op.torch_op} has the non-tensor argument "
+                f"{arg.name!r}; declare it as a function attribute (`{op.op_type} <{arg.name}> (...)`)")
 
 
-def _constant(custom_ops, op, arg, value):
+def _constant(op, arg, value):
     from torch.onnx import symbolic_helper
 
     kind = arg.type.kind()
@@ -130,16 +128,16 @@ def _constant(custom_ops, op, arg, value):
     else:
         descriptor = _DESCRIPTORS.get(kind)
     if descriptor is None:
-        raise ValueError(f"{field(custom_ops, op, 'torch', 'op')}: argument {arg.name!r} of type {arg.type} "
+        raise ValueError(f"{op.field('torch', 'op')}: argument {arg.name!r} of type {arg.type} "
                          "cannot become an ONNX attribute (use float, int, bool, str or a list of them)")
     const = symbolic_helper._maybe_get_const(value, descriptor)
     if symbolic_helper._is_value(const):
-        raise ValueError(f"{field(custom_ops, op, 'torch', 'op')}: argument {arg.name!r} must be a constant "
+        raise ValueError(f"{op.field('torch', 'op')}: argument {arg.name!r} must be a constant "
                          "at export time (it becomes the node attribute of the same name)")
     return const
 
 
-def _attribute_key(custom_ops, op, name: str, value) -> str:
+def _attribute_key(op, name: str, value) -> str:
     """torch's ``g.op`` keyword for an attribute: name plus a type suffix (alpha_f, n_i, ...)."""
     items = value if isinstance(value, (list, tuple)) else None
     probe = items[0] if items else value
@@ -150,6 +148,19 @@ def _attribute_key(custom_ops, op, name: str, value) -> str:
     elif isinstance(probe, str):
         suffix = "s"
     else:
-        raise ValueError(f"{field(custom_ops, op, 'onnx', 'attributes', name)}: unsupported attribute value "
+        raise ValueError(f"{op.field('onnx', 'attributes', name)}: unsupported attribute value "
                          f"{value!r} (use a number, a string or a list of them)")
     return f"{name}_{suffix}{'s' if items is not None else ''}"
+
+
+def attribute_value(value, declared_default):
+    """``value`` converted to the type the function declares for it (an int for a float attribute)."""
+    import onnx
+
+    if declared_default is None:
+        return value
+    if declared_default.type == onnx.AttributeProto.FLOAT and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if declared_default.type == onnx.AttributeProto.FLOATS and isinstance(value, list):
+        return [float(v) for v in value]
+    return value

@@ -21,8 +21,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline_runner.engine.stage import StageInstance
+from pipeline_runner.recipe.typed import plain
 
 MANIFEST = "manifest.json"
+# Every stage receives the typed recipe, whose values and helpers (``convert.is_program``,
+# ``CustomOp.function``) are this code.
+RECIPE_CODE = ("pipeline_runner.recipe.typed", "pipeline_runner.recipe.custom_op")
 
 
 def canonical(doc) -> str:
@@ -43,13 +47,15 @@ def tool_version(dist: str) -> str:
 
 @lru_cache(maxsize=None)
 def code_hash(module: str) -> str:
-    """Hash of a module's source (a package: every .py below it), found without importing it."""
+    """Hash of a module's source (a package: every file below it — .py and package data such as
+    templates — except bytecode), found without importing it."""
     spec = importlib.util.find_spec(module)
     if spec is None:
         raise RuntimeError(f"stage code module {module!r} not found")
     if spec.submodule_search_locations:  # a package: all of its source
         root = Path(list(spec.submodule_search_locations)[0])
-        files = sorted(root.rglob("*.py"))
+        files = sorted(p for p in root.rglob("*")
+                       if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
     else:
         root = Path(spec.origin).parent
         files = [Path(spec.origin)]
@@ -119,7 +125,7 @@ def key_document(instance: StageInstance, recipe, upstream: dict[str, dict],
     recipe_slice = {}
     for dotted in stage.reads:
         if dotted == "graph":
-            recipe_slice["graph"] = recipe.graph(instance.graph) if instance.graph else None
+            recipe_slice["graph"] = plain(recipe.graph(instance.graph)) if instance.graph else None
         else:
             recipe_slice[dotted] = recipe.section(dotted)
     return {
@@ -130,7 +136,7 @@ def key_document(instance: StageInstance, recipe, upstream: dict[str, dict],
         "upstream": upstream,
         "files": file_hashes,
         "tools": {d: tool_version(d) for d in stage.tools},
-        "code": {m: code_hash(m) for m in stage.code},
+        "code": {m: code_hash(m) for m in (*RECIPE_CODE, *stage.code)},
     }
 
 

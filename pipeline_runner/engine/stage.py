@@ -72,25 +72,30 @@ class StageInstance:
 
 
 def order_stages(stages: dict[str, Stage]) -> list[Stage]:
-    """Stages in dependency order (a topological sort of ``needs``); cycles are a bug."""
-    ordered: list[Stage] = []
-    state: dict[str, int] = {}
+    """Stages in dependency order (a topological sort of ``needs``); cycles are a bug.
 
-    def visit(name: str, chain: tuple[str, ...]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            raise RuntimeError(f"stage dependency cycle: {' -> '.join((*chain, name))}")
-        if name not in stages:
-            raise RuntimeError(f"stage {chain[-1]!r} needs unknown stage {name!r}")
-        state[name] = 1
-        for dep in stages[name].needs:
-            visit(dep, (*chain, name))
-        state[name] = 2
+    Among the stages ready to run, the one registered first goes first, so the order is
+    the registry's wherever ``needs`` allows it.
+    """
+    import graphlib
+
+    for stage in stages.values():
+        unknown = [dep for dep in stage.needs if dep not in stages]
+        if unknown:
+            raise RuntimeError(f"stage {stage.name!r} needs unknown stage {unknown[0]!r}")
+    sorter = graphlib.TopologicalSorter({name: stage.needs for name, stage in stages.items()})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise RuntimeError(f"stage dependency cycle: {' -> '.join(exc.args[1])}") from exc
+    rank = {name: i for i, name in enumerate(stages)}
+    ordered, ready = [], set()
+    while sorter.is_active():
+        ready.update(sorter.get_ready())
+        name = min(ready, key=rank.__getitem__)
+        ready.remove(name)
+        sorter.done(name)
         ordered.append(stages[name])
-
-    for name in stages:
-        visit(name, ())
     return ordered
 
 
@@ -100,7 +105,7 @@ def expand(stages: list[Stage], recipe: "Recipe") -> list[StageInstance]:
         if not stage.applies(recipe):
             continue
         if stage.per_graph:
-            out += [StageInstance(stage, g["name"]) for g in recipe.graphs]
+            out += [StageInstance(stage, g.name) for g in recipe.graphs]
         else:
             out.append(StageInstance(stage, None))
     return out

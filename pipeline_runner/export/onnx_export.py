@@ -6,30 +6,29 @@ import collections
 from pathlib import Path
 
 
-def export_graph(module, graph: dict, export_cfg: dict, custom_ops: list[dict],
-                 dummy: dict, out_path: Path) -> dict:
+def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: Path) -> dict:
+    """Export ``module`` as ``graph`` (a ``GraphSpec``) with the recipe's ``ExportSpec`` and ``CustomOp`` values."""
     import onnx
     import torch
 
     from pipeline_runner import customops
     from pipeline_runner import progress
 
-    input_names = [i["name"] for i in graph["inputs"]]
-    output_names = [o["name"] for o in graph["outputs"]]
+    input_names = [i.name for i in graph.inputs]
+    output_names = [o.name for o in graph.outputs]
     args = tuple(torch.from_numpy(dummy[name]) for name in input_names)
-    dynamic_axes = {i["name"]: {int(a): n for a, n in i["dynamic_axes"].items()}
-                    for i in graph["inputs"] if i["dynamic_axes"]}
-    opset = export_cfg["opset"]
-    exporter = "dynamo" if export_cfg["exporter"] == "dynamo" else "TorchScript"
+    dynamic_axes = {i.name: {int(a): n for a, n in i.dynamic_axes.items()} for i in graph.inputs if i.dynamic_axes}
+    opset = export_cfg.opset
+    exporter = "dynamo" if export_cfg.exporter == "dynamo" else "TorchScript"
     progress.step(f"torch.onnx.export ({exporter}): tracing, ONNX export, optimiser")
-    with customops.exporting(custom_ops, opset), torch.no_grad():
+    with customops.exporting(custom_ops), torch.no_grad():
         torch.onnx.export(
             module, args, str(out_path),
             input_names=input_names, output_names=output_names,
             dynamic_axes=dynamic_axes or None,
             opset_version=opset,
-            do_constant_folding=export_cfg["constant_folding"],
-            dynamo=export_cfg["exporter"] == "dynamo",
+            do_constant_folding=export_cfg.constant_folding,
+            dynamo=export_cfg.exporter == "dynamo",
             external_data=False,
         )
     model = onnx.load(str(out_path))
@@ -37,7 +36,7 @@ def export_graph(module, graph: dict, export_cfg: dict, custom_ops: list[dict],
     if actual_outputs != output_names:
         raise ValueError(f"the exported graph has outputs {actual_outputs}, the recipe declares {output_names}; "
                          "list every output the model returns, in order")
-    model = customops.attach_functions(model, custom_ops, opset)
+    model = customops.attach_functions(model, custom_ops)
     progress.step("onnx.checker (full check)")
     onnx.checker.check_model(model, full_check=True)
     progress.step("ONNX shape inference (strict)")
@@ -49,7 +48,7 @@ def export_graph(module, graph: dict, export_cfg: dict, custom_ops: list[dict],
     )
     return {
         "opset": opset,
-        "exporter": export_cfg["exporter"],
+        "exporter": export_cfg.exporter,
         "op_histogram": dict(sorted(histogram.items())),
         "nodes": sum(histogram.values()),
         "dynamic_axes": {k: {str(a): n for a, n in v.items()} for k, v in dynamic_axes.items()},

@@ -15,16 +15,16 @@ def create_model(recipe, weights: Path | None = None, *, foreign: bool = False):
     """
     import torch
 
-    spec = recipe.data["model"]
-    source = get_source(spec["source"])
-    torch.manual_seed(spec["seed"])
-    model = source.create(spec["architecture"], dict(spec["params"]))
+    spec = recipe.model
+    source = get_source(spec.source)
+    torch.manual_seed(spec.seed)
+    model = source.create(spec.architecture, dict(spec.params))
     if weights is not None:
         from pipeline_runner.models.checkpoint import load_into, read_state_dict
 
         state = read_state_dict(weights)
         if foreign and source.adapt_state_dict:
-            state = source.adapt_state_dict(state, spec["architecture"])
+            state = source.adapt_state_dict(state, spec.architecture)
         load_into(model, state, str(weights))
     return model.eval()
 
@@ -38,18 +38,23 @@ def load_built_model(recipe, weights: Path):
     return model.eval()
 
 
-def entry_module(recipe, model, graph: dict):
-    """The part of ``model`` a graph exports (``forward``: the model itself)."""
-    entry = graph.get("entry", "forward")
+def entry_module(recipe, model, graph):
+    """The part of ``model`` a graph (``GraphSpec``) exports (``forward``: the model itself)."""
+    entry = graph.entry
     if entry == "forward":
         return model
-    source = get_source(recipe.data["model"]["source"])
+    source = get_source(recipe.model.source)
     if entry not in source.entries:
         known = ", ".join(["forward", *sorted(source.entries)])
-        raise ValueError(f"graph {graph['name']!r}: model source {source.name!r} has no entry {entry!r}; known: {known}")
-    return source.entries[entry](model, **graph.get("entry_args", {})).eval()
+        raise ValueError(f"graph {graph.name!r}: model source {source.name!r} has no entry {entry!r}; known: {known}")
+    return source.entries[entry](model, **graph.entry_args).eval()
 
 
-def prepare_for_export(recipe, module):
-    source = get_source(recipe.data["model"]["source"])
-    return source.prepare_for_export(module) if source.prepare_for_export else module
+def prepare_for_export(recipe, module, example_inputs: tuple):
+    """``module`` as its source wants it exported; ``example_inputs``: the graph's dummy inputs (NumPy)."""
+    import torch
+
+    source = get_source(recipe.model.source)
+    if not source.prepare_for_export:
+        return module
+    return source.prepare_for_export(module, tuple(torch.from_numpy(x) for x in example_inputs))

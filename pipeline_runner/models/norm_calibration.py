@@ -52,14 +52,14 @@ def calibrate(model, batches: list[tuple]) -> int:
     return len(layers)
 
 
-def seeded_batches(graph: dict, seed: int, samples: int) -> list[tuple]:
+def seeded_batches(graph, seed: int, samples: int) -> list[tuple]:
     """``samples`` seeded inputs for a graph (images: rendered pictures, normalised), in batches."""
     import torch
 
     from pipeline_runner.samples import make_samples
 
-    made = make_samples(graph["inputs"], seed, samples)
-    names = [i["name"] for i in graph["inputs"]]
+    made = make_samples(graph.inputs, seed, samples)
+    names = [i.name for i in graph.inputs]
     batches = []
     for start in range(0, len(made), BATCH):
         chunk = made[start:start + BATCH]

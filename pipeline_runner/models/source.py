@@ -16,7 +16,9 @@ class ModelSource:
     create(architecture, params) -> nn.Module: a freshly initialised model (the caller seeds torch).
     entries: named parts to export besides the whole model (``forward``), each
         entry(model, **entry_args) -> nn.Module; e.g. a CLIP model's image encoder.
-    prepare_for_export(module) -> nn.Module: e.g. reparameterise branches before export.
+    prepare_for_export(module, example_inputs=None) -> nn.Module: e.g. reparameterise branches
+        before export (``models.reparameterise``: verified on ``example_inputs``, the graph's
+        dummy inputs, or on the source's own inputs when None).
     adapt_state_dict(state_dict, architecture) -> state_dict: map a foreign checkpoint's keys.
     app_files: files an app needs beside the Core ML models (see ``AppFiles``), or None.
     check(architecture, params) -> [FieldProblem]: problems found without importing any ML
@@ -28,7 +30,7 @@ class ModelSource:
     name: str
     create: Callable[[str, dict], Module]
     entries: dict[str, Callable[..., Module]] = field(default_factory=dict)
-    prepare_for_export: Callable[[Module], Module] | None = None
+    prepare_for_export: Callable[..., Module] | None = None
     adapt_state_dict: Callable[[dict, str], dict] | None = None
     app_files: "AppFiles | None" = None
     check: Callable[[str, dict], list] | None = None

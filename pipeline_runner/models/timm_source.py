@@ -26,10 +26,20 @@ def _create(architecture: str, params: dict):
         raise ModelSpecError([problem]) from exc
 
 
-def _reparameterize(module):
-    from timm.utils import reparameterize_model
+def _example_inputs(module) -> tuple:
+    """A seeded image batch of the size the model's data config says (used when no graph inputs are given)."""
+    import torch
+    from timm.data import resolve_model_data_config
 
-    return reparameterize_model(module)
+    channels, height, width = resolve_model_data_config(module)["input_size"]
+    return (torch.rand(2, channels, height, width) * 4 - 2,)
+
+
+def _reparameterize(module, example_inputs: tuple | None = None):
+    from pipeline_runner.models.reparameterise import seeded, verified_reparameterisation
+
+    inputs = example_inputs if example_inputs is not None else seeded(lambda: _example_inputs(module))
+    return verified_reparameterisation(module, inputs)
 
 
 SOURCES = {

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline_runner.errors import Problem
+from pipeline_runner.recipe.custom_op import CustomOp, FunctionParseError
 from pipeline_runner.recipe.yaml_source import YamlDocument
 
 Check = Callable[[YamlDocument, dict], list[Problem]]
@@ -193,29 +194,19 @@ def _custom_ops(doc, data):
                 "a Core ML custom layer needs the NeuralNetwork format (ML Program has no custom layers)",
                 "either set convert.format: neuralnetwork, or use coreml.mapping: inline to expand the op into Core ML ops",
             ))
-        problems += _function_problems(doc, (*at, "onnx", "function"), op["onnx"], data["export"]["opset"])
+        problems += _function_problems(doc, (*at, "onnx", "function"), CustomOp.from_data(op, i, data["export"]["opset"]))
     return problems
 
 
-def _function_problems(doc, at, onnx_spec, opset) -> list[Problem]:
-    import onnx.parser
-
+def _function_problems(doc, at, op: CustomOp) -> list[Problem]:
     try:
-        fn = onnx.parser.parse_function(function_text(onnx_spec, opset))
-    except Exception as exc:  # onnx's parser raises a bare ParseError type
-        return [doc.problem(at, f"the ONNX function does not parse: {str(exc).strip()}",
+        fn = op.function
+    except FunctionParseError as exc:
+        return [doc.problem(at, f"the ONNX function does not parse: {exc}",
                             "write it in ONNX text syntax, e.g. `CustomSquare (x) => (y) { y = Mul(x, x) }`")]
-    if fn.name != onnx_spec["op_type"]:
-        return [doc.problem(at, f"the function is named {fn.name!r} but onnx.op_type is {onnx_spec['op_type']!r}")]
+    if fn.name != op.op_type:
+        return [doc.problem(at, f"the function is named {fn.name!r} but onnx.op_type is {op.op_type!r}")]
     return []
-
-
-def function_text(onnx_spec: dict, opset: int) -> str:
-    """The function's text with its header: the recipe may leave out `<domain: ...>`."""
-    text = onnx_spec["function"].strip()
-    if text.startswith("<"):
-        return text
-    return f'<domain: "{onnx_spec["domain"]}", opset_import: ["": {opset}]>\n{text}'
 
 
 @check("custom_ops", "export")
@@ -224,8 +215,6 @@ def _custom_op_export(doc, data):
     ops = data.get("custom_ops", [])
     if not ops:
         return []  # and import no ML library
-    import onnx.parser
-
     problems = []
     if data["export"]["exporter"] != "torchscript":
         names = ", ".join(op["name"] for op in ops)
@@ -234,10 +223,9 @@ def _custom_op_export(doc, data):
     for i, op in enumerate(ops):
         at = ("custom_ops", i)
         try:
-            fn = onnx.parser.parse_function(function_text(op["onnx"], data["export"]["opset"]))
-        except Exception:  # reported by _custom_ops
+            declared = CustomOp.from_data(op, i, data["export"]["opset"]).declared_attributes
+        except FunctionParseError:  # reported by _custom_ops
             continue
-        declared = {*fn.attribute, *(a.name for a in fn.attribute_proto)}  # untyped, and typed with defaults
         for name, value in op["onnx"]["attributes"].items():
             if name not in declared:
                 problems.append(doc.problem((*at, "onnx", "attributes", name), f"the function declares no attribute {name!r}",

@@ -115,38 +115,40 @@ def _json_type(value) -> str:
 def apply_defaults(data: dict) -> dict:
     """A copy of valid recipe ``data`` with every schema default filled in.
 
-    Hand-written because jsonschema validates but does not fill defaults; this
-    walks ``properties``/``items``/``$ref`` and the ``then`` branch of ``if``.
+    jsonschema checks but does not fill defaults, so we extend its validator's
+    ``properties`` keyword (the pattern the jsonschema FAQ gives): while jsonschema
+    walks the schema, as it does for validation (``$ref``, ``items``,
+    ``additionalProperties``, ``if``/``then`` and the rest), each object gets the
+    defaults of the properties it lacks before they are descended into.
     """
-    schema = load_schema()
-    return _fill(copy.deepcopy(data), schema, schema)
+    return fill_defaults(data, _defaults_validator())
 
 
-def _resolve(node: dict, root: dict) -> dict:
-    while "$ref" in node:
-        ref = node["$ref"]
-        target = root
-        for part in ref.removeprefix("#/").split("/"):
-            target = target[part]
-        extra = {k: v for k, v in node.items() if k != "$ref"}
-        node = {**target, **extra}
-    return node
+def fill_defaults(data, validator):
+    """A copy of ``data`` with the defaults ``validator`` (from :func:`defaults_validator`) fills in."""
+    filled = copy.deepcopy(data)
+    for _ in validator.iter_errors(filled):
+        pass  # the data was checked already; the walk is what fills the defaults
+    return filled
 
 
-def _fill(value, node: dict, root: dict):
-    node = _resolve(node, root)
-    if isinstance(value, dict):
-        for key, sub in node.get("properties", {}).items():
-            sub_resolved = _resolve(sub, root)
-            if key not in value and "default" in sub_resolved:
-                value[key] = copy.deepcopy(sub_resolved["default"])
-            if key in value:
-                value[key] = _fill(value[key], sub_resolved, root)
-        extra = node.get("additionalProperties")
-        if isinstance(extra, dict):
-            for key in value:
-                if key not in node.get("properties", {}):
-                    value[key] = _fill(value[key], extra, root)
-    elif isinstance(value, list) and isinstance(node.get("items"), dict):
-        value = [_fill(v, node["items"], root) for v in value]
-    return value
+@lru_cache(maxsize=1)
+def _defaults_validator():
+    return defaults_validator(load_schema())
+
+
+def defaults_validator(schema: dict):
+    """A jsonschema validator for ``schema`` whose ``properties`` keyword also sets missing defaults."""
+    import jsonschema
+
+    base = jsonschema.validators.validator_for(schema)
+    check_properties = base.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if name not in instance and "default" in sub:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": properties_with_defaults})(schema)

@@ -16,12 +16,12 @@ APP_DIR = "app"
 def _hook(recipe):
     from pipeline_runner.models.registry import get_source
 
-    return get_source(recipe.data["model"]["source"]).app_files
+    return get_source(recipe.model.source).app_files
 
 
 def applies(recipe) -> bool:
     hook = _hook(recipe)
-    return hook is not None and any(g["entry"] in hook.entries for g in recipe.graphs)
+    return hook is not None and any(g.entry in hook.entries for g in recipe.graphs)
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -33,7 +33,7 @@ def run(ctx: StageContext) -> StageResult:
     written = _hook(recipe).write(model, recipe, out_dir)
     artifacts = sorted(p.relative_to(ctx.work_dir).as_posix() for p in written)
     if not artifacts:
-        raise ValueError(f"model source {recipe.data['model']['source']!r} wrote no app files")
+        raise ValueError(f"model source {recipe.model.source!r} wrote no app files")
     for rel in artifacts:
         ctx.log(rel)
     notes = []

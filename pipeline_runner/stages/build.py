@@ -25,14 +25,14 @@ def run(ctx: StageContext) -> StageResult:
     progress.step("saving weights")
     save_model(model, str(ctx.output(WEIGHTS)))
     params = sum(p.numel() for p in model.parameters())
-    spec = ctx.recipe.data["model"]
+    spec = ctx.recipe.model
     info = {
-        "source": spec["source"],
-        "architecture": spec["architecture"],
+        "source": spec.source,
+        "architecture": spec.architecture,
         "parameters": params,
         "random_weights": checkpoint is None,
-        "checkpoint": spec["checkpoint"],  # as the recipe writes it (relative to it): no machine path
-        "seed": spec["seed"],
+        "checkpoint": spec.checkpoint,  # as the recipe writes it (relative to it): no machine path
+        "seed": spec.seed,
         "norm_statistics": norm,
     }
     ctx.output(INFO).write_text(json.dumps(info, indent=2) + "\n")
@@ -56,9 +56,9 @@ def _calibrate_norm(ctx, model) -> dict | None:
     from pipeline_runner.models.instantiate import entry_module
     from pipeline_runner.models.norm_calibration import batchnorm_layers, calibrate, seeded_batches
 
-    cfg = ctx.recipe.data["model"]["norm_calibration"]
+    cfg = ctx.recipe.model.norm_calibration
     todo = {id(m) for m in batchnorm_layers(model)}
-    if not cfg["enabled"] or not todo:
+    if not cfg.enabled or not todo:
         return None
     done, used = 0, []
     try:
@@ -69,17 +69,17 @@ def _calibrate_norm(ctx, model) -> dict | None:
             mine = {id(m) for m in batchnorm_layers(module)} & todo
             if not mine:
                 continue
-            batches = seeded_batches(graph, cfg["seed"], cfg["samples"])
+            batches = seeded_batches(graph, cfg.seed, cfg.samples)
             try:
                 calibrate(module, batches)
             except Exception:  # e.g. a model that only takes batch 1: one sample at a time
                 calibrate(module, [tuple(t[i:i + 1] for t in b) for b in batches for i in range(len(b[0]))])
             todo -= mine
             done += len(mine)
-            used.append(graph["name"])
+            used.append(graph.name)
     except Exception as exc:
         return {"calibrated": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"calibrated": True, "layers": done, "samples": cfg["samples"], "seed": cfg["seed"], "graphs": used,
+    return {"calibrated": True, "layers": done, "samples": cfg.samples, "seed": cfg.seed, "graphs": used,
             "method": "BatchNorm running statistics re-estimated (cumulative average, training-mode batches) "
                       "on seeded random inputs"}
 
@@ -94,7 +94,7 @@ STAGE = Stage(
     version=2,
     run=run,
     # The graphs' inputs and entries feed the BatchNorm re-estimation of random-weight builds.
-    reads=("model", "inputs", "graphs[].inputs", "graphs[].entry"),
+    reads=("model", "graphs[].name", "graphs[].inputs", "graphs[].entry"),
     tools=("torch", "timm", "open_clip_torch", "safetensors"),
     code=("pipeline_runner.models",),
     reads_files=_checkpoint_files,

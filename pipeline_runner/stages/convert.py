@@ -7,7 +7,7 @@ from pipeline_runner.stages.export import onnx_artifact
 
 
 def coreml_artifact(recipe, graph: str) -> str:
-    ext = "mlpackage" if recipe.data["convert"]["format"] == "mlprogram" else "mlmodel"
+    ext = "mlpackage" if recipe.convert.is_program else "mlmodel"
     return f"coreml/{graph}.{ext}"
 
 
@@ -18,13 +18,13 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.convert.coreml import convert_graph
 
     recipe, graph = ctx.recipe, ctx.graph
-    rel = coreml_artifact(recipe, graph["name"])
+    rel = coreml_artifact(recipe, graph.name)
     built = ctx.upstream_info.get("build", {})
     random_weights = built.get("random_weights", True)
     norm = built.get("norm_statistics") or {}
     norm_note = (f"BatchNorm statistics re-estimated on {norm['samples']} seeded random inputs (seed {norm['seed']})"
                  if norm.get("calibrated") else None)
-    info = convert_graph(ctx.existing(onnx_artifact(graph["name"])), ctx.output(rel), recipe, graph,
+    info = convert_graph(ctx.existing(onnx_artifact(graph.name)), ctx.output(rel), recipe, graph,
                          ctx.key, random_weights, norm_note)
     for note in info["notes"]:
         ctx.log(note)

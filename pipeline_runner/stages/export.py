@@ -22,10 +22,11 @@ def run(ctx: StageContext) -> StageResult:
     recipe, graph = ctx.recipe, ctx.graph
     progress.step("loading weights")
     model = load_built_model(recipe, ctx.existing(WEIGHTS))
-    module = prepare_for_export(recipe, entry_module(recipe, model, graph))
-    dummy = make_samples(graph["inputs"], recipe.data["validate"]["seed"], 1)[0].tensors
-    rel = onnx_artifact(graph["name"])
-    info = export_graph(module, graph, recipe.data["export"], recipe.data["custom_ops"], dummy, ctx.output(rel))
+    dummy = make_samples(graph.inputs, recipe.validate.seed, 1)[0].tensors
+    example = tuple(dummy[i.name] for i in graph.inputs)
+    module = prepare_for_export(recipe, entry_module(recipe, model, graph), example)
+    rel = onnx_artifact(graph.name)
+    info = export_graph(module, graph, recipe.export, recipe.custom_ops, dummy, ctx.output(rel))
     ctx.log(f"{info['nodes']} nodes, opset {info['opset']}")
     return StageResult([rel], info=info)
 

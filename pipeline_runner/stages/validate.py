@@ -37,14 +37,14 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.validate.structure import check_structure
 
     recipe, graph = ctx.recipe, ctx.graph
-    cfg = recipe.data["validate"]
-    samples = make_samples(graph["inputs"], cfg["seed"], cfg["samples"])
+    cfg = recipe.validate
+    samples = make_samples(graph.inputs, cfg.seed, cfg.samples)
     progress.step("PyTorch reference outputs")
     module = entry_module(recipe, load_built_model(recipe, ctx.existing(WEIGHTS)), graph)
-    session = onnx_session(ctx.existing(onnx_artifact(graph["name"])))  # once, for both ONNX checks
+    session = onnx_session(ctx.existing(onnx_artifact(graph.name)))  # once, for both ONNX checks
     expected = torch_outputs(module, graph, samples)
-    kinds = {o["name"]: o["kind"] for o in graph["outputs"]}
-    tolerance = cfg["tolerances"]["onnx"]
+    kinds = {o.name: o.kind for o in graph.outputs}
+    tolerance = cfg.tolerances.onnx.as_dict()
 
     progress.step("ONNX Runtime vs PyTorch")
     onnx_actual = onnx_outputs(session, graph, samples)  # kept for the build report's parity plots
@@ -54,18 +54,18 @@ def run(ctx: StageContext) -> StageResult:
     resized = resized_inputs(graph)
     if resized:
         # The dynamic axes really are dynamic: run ONNX at twice the dummy size on those axes.
-        big = make_samples(resized, cfg["seed"] + 1, 1)  # one sample: its error is what counts here
+        big = make_samples(resized, cfg.seed + 1, 1)  # one sample: its error is what counts here
         dynamic = {**compare_outputs(onnx_outputs(session, graph, big), torch_outputs(module, graph, big),
                                      tolerance, kinds, label="ONNX Runtime vs PyTorch (dynamic axes doubled)",
                                      where="onnxruntime CPU"),
-                   "shapes": {i["name"]: i["shape"] for i in resized}}
+                   "shapes": {i.name: list(i.shape) for i in resized}}
 
-    coreml_path = ctx.existing(coreml_artifact(recipe, graph["name"]))
+    coreml_path = ctx.existing(coreml_artifact(recipe, graph.name))
     progress.step("Core ML structure")
     # Once, for both structural checks; read_spec (unlike ct.utils.load_spec) never rewrites the package.
     spec = read_spec(str(coreml_path))[0]
     structure, structure_problems = check_structure(spec, graph, recipe)
-    custom_ops, custom_problems = check_custom_ops(spec, recipe.data["custom_ops"], recipe.data["convert"]["format"])
+    custom_ops, custom_problems = check_custom_ops(spec, recipe.custom_ops, recipe.convert.format)
     progress.step("Core ML reference executor vs PyTorch")
     coreml_actual: list[dict] = []
     coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected,
@@ -77,9 +77,9 @@ def run(ctx: StageContext) -> StageResult:
                 *(f"Core ML custom ops: {p}" for p in custom_problems), *coreml_report["failures"]]
     warnings = list(dict.fromkeys([*onnx_report["warnings"], *coreml_report["warnings"]]))
     report = {
-        "graph": graph["name"],
-        "samples": cfg["samples"],
-        "seed": cfg["seed"],
+        "graph": graph.name,
+        "samples": cfg.samples,
+        "seed": cfg.seed,
         "platform": f"{platform.system()} {platform.machine()}",
         "discrimination": discrimination(coreml_report),
         "checks": {
@@ -94,9 +94,9 @@ def run(ctx: StageContext) -> StageResult:
         "passed": not failures,
         "coreml_model": summarise_spec(spec),  # for the build report (which imports no coremltools)
     }
-    rel = report_artifact(graph["name"])
+    rel = report_artifact(graph.name)
     ctx.output(rel).write_text(dumps(report))
-    kept = samples_artifact(graph["name"])
+    kept = samples_artifact(graph.name)
     keep_samples(ctx.output(kept), coreml_path, recipe, graph, samples, expected, onnx_actual, coreml_actual)
     for w in warnings:
         ctx.log("WARNING: " + w)

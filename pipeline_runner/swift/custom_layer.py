@@ -1,6 +1,6 @@
 """Swift ``MLCustomLayer`` classes generated from a custom op's ONNX function body.
 
-``generate_custom_layer`` parses the recipe's ONNX function text, compiles the body
+``generate_custom_layer`` takes a custom op's parsed ONNX function, compiles the body
 with :mod:`pipeline_runner.swift.elementwise` and renders one Swift file holding:
 
 * a typed error enum ``<ClassName>Error``;
@@ -19,8 +19,11 @@ import re
 from dataclasses import dataclass
 
 from pipeline_runner.swift import elementwise as ew
-from pipeline_runner.swift.templates import custom_layer as tpl
-from pipeline_runner.swift.templates import doc_comment, render, swift_string_literal
+from pipeline_runner.swift import layer_kernels as kernels
+from pipeline_runner.swift.render import doc_comment, render, swift_string_literal
+
+# Swift types of layer parameters, in the order their readers appear in the generated class.
+_PARAMETER_TYPES = ("Float", "Int", "Bool", "String")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class GeneratedCustomLayer:
     source: str
     needs_hand_written: bool
     reason: str | None  # why the layer must be written by hand (None when generated)
+    metal_filename: str | None = None  # "<ClassName>Kernel.metal", for Xcode to compile (None for a stub)
+    metal_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,26 +49,28 @@ _SWIFT_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def generate_custom_layer(
-    function_text: str, class_name: str, parameters: dict, description: str
+    function, class_name: str, parameters: dict, description: str, deployment_target: str = "13"
 ) -> GeneratedCustomLayer:
-    """Generate ``<class_name>.swift`` for a Core ML custom layer from ONNX function text.
+    """Generate ``<class_name>.swift`` for a Core ML custom layer from an ONNX ``FunctionProto``
+    (``CustomOp.function``: the recipe's function, parsed once).
 
     ``parameters`` maps layer parameter names to typed defaults (float, int, bool or
     str). Function attributes the body references (``Constant <value_float: float =
     @alpha>``) become ``Float`` parameters; their default comes from ``parameters``,
     else from the function's attribute default, else the parameter is required.
 
-    Raises ``ValueError`` for an invalid class name, unparsable function text or a
+    ``deployment_target`` (the recipe's ``ios.deployment_target``) decides whether the CPU loop
+    may use ``withUnsafeBufferPointer(ofType:)`` alone (iOS 15.4+) or also needs the
+    ``dataPointer`` path for older systems, behind ``#available``. The Metal kernel is also
+    returned as a ``.metal`` file, which Xcode compiles into the app's default library.
+
+    Raises ``ValueError`` for an invalid class name or a
     parameter default of an unsupported type.
     """
-    from onnx import parser, printer
+    from onnx import printer
 
     if not _SWIFT_IDENT.match(class_name):
         raise ValueError(f"class_name {class_name!r} is not a Swift identifier")
-    try:
-        function = parser.parse_function(function_text)
-    except Exception as exc:  # onnx raises its own ParseError
-        raise ValueError(f"{class_name}: cannot parse the ONNX function text: {exc}") from exc
 
     context = _Context(
         class_name=class_name,
@@ -86,8 +93,14 @@ def generate_custom_layer(
         return GeneratedCustomLayer(f"{class_name}.swift", source, True, reason)
 
     params = _parameters(parameters, program.params, function)
-    source = _render_generated(context, program, params)
-    return GeneratedCustomLayer(f"{class_name}.swift", source, False, None)
+    source, kernel = _render_generated(context, program, params, _needs_data_pointer(deployment_target))
+    return GeneratedCustomLayer(f"{class_name}.swift", source, False, None, f"{class_name}Kernel.metal", kernel)
+
+
+def _needs_data_pointer(deployment_target: str) -> bool:
+    """True below iOS 15.4, where ``withUnsafeBufferPointer(ofType:)`` does not exist yet."""
+    parts = [int(p) for p in str(deployment_target).split(".")[:2]] + [0]
+    return (parts[0], parts[1]) < (15, 4)
 
 
 # ---------------------------------------------------------------- parameters
@@ -188,10 +201,10 @@ def _parameter_reads(params: list[_Parameter], class_name: str) -> str:
 
 
 def _parameter_readers(params: list[_Parameter]) -> str:
-    types = sorted({p.swift_type for p in params}, key=list(tpl.PARAMETER_READERS).index)
+    types = {p.swift_type for p in params}
     if not types:
         return ""
-    return "\n".join(["\n// MARK: - Layer parameters\n", *(tpl.PARAMETER_READERS[t] for t in types)])
+    return "\n// MARK: - Layer parameters\n\n" + render("custom_layer_parameters.swift", parameter_types=types).rstrip("\n")
 
 
 # ---------------------------------------------------------------- rendering
@@ -231,7 +244,7 @@ def _common_values(context: _Context, params: list[_Parameter]) -> dict[str, str
 
 def _header(context: _Context) -> str:
     return render(
-        tpl.HEADER,
+        "custom_layer_header.swift",
         filename=f"{context.class_name}.swift",
         function_ref=context.function_ref,
         class_name=context.class_name,
@@ -244,7 +257,7 @@ def _render_stub(context: _Context, params: list[_Parameter], reason: str) -> st
         "- `outputShapes`, `evaluate` and `encode` throw until they are written by hand.",
     ]
     body = render(
-        tpl.STUB_CLASS,
+        "custom_layer_stub.swift",
         class_doc=_class_doc(context, params, notes),
         message_literal=swift_string_literal(reason),
         **_common_values(context, params),
@@ -252,7 +265,10 @@ def _render_stub(context: _Context, params: list[_Parameter], reason: str) -> st
     return _header(context) + "\n" + body
 
 
-def _render_generated(context: _Context, program: ew.ElementwiseProgram, params: list[_Parameter]) -> str:
+def _render_generated(
+    context: _Context, program: ew.ElementwiseProgram, params: list[_Parameter], needs_data_pointer: bool
+) -> tuple[str, str]:
+    """(Swift source of the layer, source of its Metal kernel)."""
     namer = ew.Namer()
     for p in params:  # parameters keep their property names inside the loop and kernel
         namer.fresh(p.ident)
@@ -266,42 +282,14 @@ def _render_generated(context: _Context, program: ew.ElementwiseProgram, params:
     swift_body = ew.render_body(program, "swift", input_idents, param_ident, namer.fork())
     metal_body = ew.render_body(program, "metal", input_idents, param_ident, namer.fork())
 
+    names = kernels.LoopNames(input_idents, input_ptrs, output_ptrs)
+
     def cpu_loop(element: str) -> str:
-        if element == "Float" and (vforce := _single_vforce_op(program)):
-            return "\n".join(
-                [
-                    f"// One op that vForce implements directly: {vforce} over the whole buffer.",
-                    f"let {input_ptrs[0]} = inputs[0].dataPointer.bindMemory(to: Float.self, capacity: count)",
-                    f"let {output_ptrs[0]} = outputs[0].dataPointer.bindMemory(to: Float.self, capacity: count)",
-                    "var elementCount = Int32(count)",
-                    f"{vforce}({output_ptrs[0]}, {input_ptrs[0]}, &elementCount)",
-                ]
-            )
-        convert_in = "{}" if element == "Float" else "Float({})"
-        convert_out = "{}" if element == "Float" else "Float16({})"
-        bindings = [
-            f"let {ptr} = inputs[{i}].dataPointer.bindMemory(to: {element}.self, capacity: count)"
-            for i, ptr in enumerate(input_ptrs)
-        ] + [
-            f"let {ptr} = outputs[{i}].dataPointer.bindMemory(to: {element}.self, capacity: count)"
-            for i, ptr in enumerate(output_ptrs)
-        ]
-        loads = [f"let {x} = {convert_in.format(f'{ptr}[index]')}" for x, ptr in zip(input_idents, input_ptrs)]
-        stores = [
-            f"{ptr}[index] = {convert_out.format(expr)}"
-            for ptr, expr in zip(output_ptrs, swift_body.output_expressions)
-        ]
-        return render(
-            tpl.CPU_LOOP,
-            pointer_bindings="\n".join(bindings),
-            loads="\n".join(loads),
-            statements="\n".join(swift_body.statements),
-            stores="\n".join(stores),
-        )
+        return kernels.cpu_loop(program, swift_body, names, element, needs_data_pointer)
 
     kernel_name = f"{context.class_name}Kernel"
-    metal_source = _metal_source(
-        context, program, kernel_name, param_ident, input_idents, input_textures, output_textures, metal_body
+    metal_source = kernels.metal_source(
+        context.function_ref, program, kernel_name, param_ident, input_idents, input_textures, output_textures, metal_body
     )
     used_params = [p for p in params if p.key in program.params]
     if program.params:  # same order as `parameters[i]` in the kernel
@@ -320,72 +308,15 @@ def _render_generated(context: _Context, program: ew.ElementwiseProgram, params:
         "- All inputs must have the same shape; every output has that shape (no broadcasting).",
     ]
     body = render(
-        tpl.GENERATED_CLASS,
+        "custom_layer.swift",
         class_doc=_class_doc(context, params, notes),
         kernel_name=kernel_name,
-        metal_source=metal_source,
+        metal_source="\n".join(f"    {line}" if line.strip() else "" for line in metal_source.splitlines()),
         parameter_locals="\n".join(f"let {p.ident} = self.{p.ident}" for p in used_params),
         float32_body=cpu_loop("Float"),
         float16_body=cpu_loop("Float16"),
         set_parameter_bytes=set_bytes,
-        shape_checks=render(tpl.SHAPE_CHECKS, class_name=context.class_name),
+        shape_checks=render("custom_layer_shapes.swift", class_name=context.class_name),
         **_common_values(context, params),
     )
-    return _header(context) + "\n" + body
-
-
-_VFORCE = {"Exp": "vvexpf", "Log": "vvlogf", "Sqrt": "vvsqrtf", "Tanh": "vvtanhf"}
-
-
-def _single_vforce_op(program: ew.ElementwiseProgram) -> str | None:
-    """The vForce function when the body is one unary op on input 0 with one output."""
-    applies = [n for n in program.nodes if isinstance(n, ew.Apply)]
-    if len(program.input_names) != 1 or len(program.outputs) != 1 or len(applies) != 1:
-        return None
-    (node,) = applies
-    output = program.nodes[program.outputs[0]]
-    if output is not node or node.op not in _VFORCE or not isinstance(program.nodes[node.args[0]], ew.InputRef):
-        return None
-    return _VFORCE[node.op]
-
-
-def _metal_source(
-    context: _Context,
-    program: ew.ElementwiseProgram,
-    kernel_name: str,
-    param_ident: dict[str, str],
-    input_idents: list[str],
-    input_textures: list[str],
-    output_textures: list[str],
-    body: ew.RenderedBody,
-) -> str:
-    arguments = [
-        f"texture2d_array<half, access::read> {name} [[texture({i})]],"
-        for i, name in enumerate(input_textures)
-    ] + [
-        f"texture2d_array<half, access::write> {name} [[texture({len(input_textures) + i})]],"
-        for i, name in enumerate(output_textures)
-    ]
-    if program.params:
-        arguments.append("constant float *parameters [[buffer(0)]],")
-    parameter_locals = [
-        f"const float {param_ident[key]} = parameters[{i}];" for i, key in enumerate(program.params)
-    ]
-    loads = [
-        f"const float4 {x} = float4({tex}.read(gid.xy, gid.z));" for x, tex in zip(input_idents, input_textures)
-    ]
-    stores = [
-        f"{tex}.write(half4({expr}), gid.xy, gid.z);" for tex, expr in zip(output_textures, body.output_expressions)
-    ]
-    source = render(
-        tpl.METAL_KERNEL,
-        function_ref=context.function_ref,
-        kernel_name=kernel_name,
-        arguments="\n".join(arguments),
-        first_output=output_textures[0],
-        parameter_locals="\n".join(parameter_locals),
-        loads="\n".join(loads),
-        statements="\n".join(body.statements),
-        stores="\n".join(stores),
-    )
-    return "\n".join(f"    {line}" if line.strip() else "" for line in source.splitlines())
+    return _header(context) + "\n" + body, metal_source

@@ -44,3 +44,19 @@ def swift_syntax_errors(source: str) -> list[SwiftSyntaxError]:
         if node.has_error:
             stack.extend(reversed(node.children))
     return errors
+
+
+def async_functions_that_lock(source: str) -> list[str]:
+    """Headers of async functions that call ``.lock()`` themselves: ``NSLock.lock()`` is
+    ``noasync``, an error in Swift 6 mode (lock in a synchronous helper instead)."""
+    data = source.encode("utf-8")
+    found: list[str] = []
+    stack = [_parser().parse(data).root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.type == "function_declaration":
+            header, _, body = data[node.start_byte : node.end_byte].decode("utf-8").partition("{")
+            if " async" in header and ".lock()" in body:
+                found.append(" ".join(header.split()))
+    return found

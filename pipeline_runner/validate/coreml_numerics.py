@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 
-def coreml_numerics(path, recipe, graph: dict, samples, expected, fp16_weights_expected=None,
+def coreml_numerics(path, recipe, graph, samples, expected, fp16_weights_expected=None,
                     outputs_sink: list | None = None) -> dict:
     """The ``coreml_numerics`` comparison report. Tolerances are chosen by the model's precision."""
     from pipeline_runner.customops import coreml_reference_layers
     from pipeline_runner.validate.coreml_check import check_coreml
 
-    cfg = recipe.data["convert"]
-    precision = cfg["precision"] if cfg["format"] == "mlprogram" else "fp32"
-    tolerance = recipe.data["validate"]["tolerances"][f"coreml_{precision}"]
+    precision = recipe.convert.effective_precision
+    tolerance = recipe.validate.tolerances.coreml(precision).as_dict()
     inputs = [{**s.tensors, **s.pixels} for s in samples]
-    kinds = {o["name"]: o["kind"] for o in graph["outputs"]}
-    layers = coreml_reference_layers(recipe.data["custom_ops"], recipe.data["export"]["opset"])
+    kinds = {o.name: o.kind for o in graph.outputs}
+    layers = coreml_reference_layers(recipe.custom_ops)
     report = check_coreml(path, inputs, expected, tolerance, custom_layers=layers, kinds=kinds,
                           fp16_weights_expected=fp16_weights_expected, outputs_sink=outputs_sink)
     return {"precision": precision, **report}

@@ -14,7 +14,7 @@ from pipeline_runner.customops.mil_ops import CUSTOM_OP_PREFIX
 _NN_TYPES = ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor")
 
 
-def check_custom_ops(spec, custom_ops: list[dict], fmt: str) -> tuple[dict, list[str]]:
+def check_custom_ops(spec, custom_ops, fmt: str) -> tuple[dict, list[str]]:
     """(report, failures) for a saved model's spec (format ``mlprogram`` or ``neuralnetwork``)."""
     layers = custom_layers(spec)
     classes = Counter(layer["class_name"] for layer in layers)
@@ -22,13 +22,13 @@ def check_custom_ops(spec, custom_ops: list[dict], fmt: str) -> tuple[dict, list
     failures: list[str] = []
     ops_report = {}
     for op in custom_ops:
-        if op["coreml"]["mapping"] == "custom_layer":
+        if op.is_custom_layer:
             entry, problems = _check_layer(op, layers)
         else:
             entry, problems = _check_inlined(op, classes, op_types)
-        ops_report[op["name"]] = entry
-        failures += [f"custom op {op['name']!r}: {p}" for p in problems]
-    declared = {op["coreml"].get("class_name") for op in custom_ops if op["coreml"]["mapping"] == "custom_layer"}
+        ops_report[op.name] = entry
+        failures += [f"custom op {op.name!r}: {p}" for p in problems]
+    declared = {op.class_name for op in custom_ops if op.is_custom_layer}
     stray = sorted(set(classes) - declared)
     if stray:
         failures.append(f"custom layer classes {stray} are not declared by any custom_ops entry")
@@ -75,21 +75,21 @@ def _count_ops(block, counts: Counter) -> None:
             _count_ops(nested, counts)
 
 
-def _check_layer(op: dict, layers: list[dict]) -> tuple[dict, list[str]]:
-    class_name = op["coreml"]["class_name"]
+def _check_layer(op, layers: list[dict]) -> tuple[dict, list[str]]:
+    class_name = op.class_name
     mine = [layer for layer in layers if layer["class_name"] == class_name]
     problems = []
     if not mine:
         problems.append(f"no custom layer with class name {class_name!r} "
                         f"(custom layers: {sorted({layer['class_name'] for layer in layers}) or 'none'})")
-    wanted = op["coreml"].get("parameters", {})
+    wanted = op.parameters
     for layer in mine:
         for key, value in wanted.items():
             if key not in layer["parameters"]:
                 problems.append(f"layer {layer['name']!r} lacks parameter {key!r}")
             elif not _same(layer["parameters"][key], value):
                 problems.append(f"layer {layer['name']!r} has {key}={layer['parameters'][key]!r}, recipe says {value!r}")
-        for key, value in op["onnx"]["attributes"].items():
+        for key, value in op.attributes.items():
             if key in layer["parameters"] and not _same(layer["parameters"][key], value):
                 problems.append(f"layer {layer['name']!r} has {key}={layer['parameters'][key]!r}, "
                                 f"onnx.attributes says {value!r}")
@@ -98,9 +98,9 @@ def _check_layer(op: dict, layers: list[dict]) -> tuple[dict, list[str]]:
     return entry, problems
 
 
-def _check_inlined(op: dict, classes: Counter, op_types: Counter) -> tuple[dict, list[str]]:
+def _check_inlined(op, classes: Counter, op_types: Counter) -> tuple[dict, list[str]]:
     problems = []
-    class_name = op["coreml"].get("class_name")
+    class_name = op.class_name
     if class_name and classes.get(class_name):
         problems.append(f"mapping is inline but the model has {classes[class_name]} custom layer(s) {class_name!r}")
     leftover = {t: n for t, n in op_types.items() if t.startswith(CUSTOM_OP_PREFIX)}

@@ -10,13 +10,13 @@ import numpy as np
 from pipeline_runner import progress
 
 
-def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+def torch_outputs(module, graph, samples) -> list[dict[str, np.ndarray]]:
     import torch
 
     from pipeline_runner.coreml_reference.ops._util import kernel_threads
 
-    names = [i["name"] for i in graph["inputs"]]
-    out_names = [o["name"] for o in graph["outputs"]]
+    names = [i.name for i in graph.inputs]
+    out_names = [o.name for o in graph.outputs]
     results = []
     # Threads only when the machine is idle: on busy shared cores torch's pool makes a ViT forward 5x slower.
     with torch.no_grad(), kernel_threads():
@@ -28,7 +28,7 @@ def torch_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
     return results
 
 
-def fp16_weights_outputs(module, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+def fp16_weights_outputs(module, graph, samples) -> list[dict[str, np.ndarray]]:
     """PyTorch's outputs with every float parameter and buffer rounded to fp16 (computed in fp32):
     what an fp16 Core ML program's weights hold, to tell weight rounding from a wrong conversion."""
     import torch
@@ -52,27 +52,29 @@ def onnx_session(onnx_path: Path):
     return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
-def onnx_outputs(session, graph: dict, samples) -> list[dict[str, np.ndarray]]:
+def onnx_outputs(session, graph, samples) -> list[dict[str, np.ndarray]]:
     """ONNX Runtime's outputs; ``session`` from :func:`onnx_session` (or a path: one is opened)."""
     if isinstance(session, (str, Path)):
         session = onnx_session(Path(session))
-    out_names = [o["name"] for o in graph["outputs"]]
+    out_names = [o.name for o in graph.outputs]
     results = []
     for k, s in enumerate(samples):
-        values = session.run(out_names, {i["name"]: s.tensors[i["name"]] for i in graph["inputs"]})
+        values = session.run(out_names, {i.name: s.tensors[i.name] for i in graph.inputs})
         progress.advance(k + 1, len(samples), "samples")
         results.append({n: np.asarray(v, dtype=np.float32) for n, v in zip(out_names, values, strict=True)})
     return results
 
 
-def resized_inputs(graph: dict) -> list[dict] | None:
+def resized_inputs(graph):
     """The graph's input specs with every dynamic axis doubled (None: no dynamic axes)."""
-    if not any(i["dynamic_axes"] for i in graph["inputs"]):
+    import dataclasses
+
+    if not any(i.dynamic_axes for i in graph.inputs):
         return None
     resized = []
-    for spec in graph["inputs"]:
-        shape = list(spec["shape"])
-        for axis in spec["dynamic_axes"]:
+    for spec in graph.inputs:
+        shape = list(spec.shape)
+        for axis in spec.dynamic_axes:
             shape[int(axis)] *= 2
-        resized.append({**spec, "shape": shape})
+        resized.append(dataclasses.replace(spec, shape=tuple(shape)))
     return resized

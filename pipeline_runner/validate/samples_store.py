@@ -64,14 +64,14 @@ def op_error_profile(model, sample: dict) -> dict[str, np.ndarray]:
             "ops::rel_error": np.array(errors, dtype=np.float64)}
 
 
-def keep_samples(path: Path, coreml_path: Path, recipe, graph: dict, samples, expected: list[dict],
+def keep_samples(path: Path, coreml_path: Path, recipe, graph, samples, expected: list[dict],
                  onnx_actual: list[dict], coreml_actual: list[dict] | None = None) -> None:
     """Write the npz described above to ``path`` (``coreml_actual``: the Core ML outputs the check
     already computed, per sample, so they are not predicted again)."""
     from pipeline_runner.coreml_reference import load_model
     from pipeline_runner.customops import coreml_reference_layers
 
-    layers = coreml_reference_layers(recipe.data["custom_ops"], recipe.data["export"]["opset"])
+    layers = coreml_reference_layers(recipe.custom_ops)
     model = load_model(coreml_path, custom_layers=layers)
     per_sample = sum(np.asarray(v).size for v in expected[0].values() if isinstance(v, np.ndarray))
     kept = samples[:1 if per_sample >= ENOUGH_VALUES else KEEP_SAMPLES]  # each Core ML run costs a predict
@@ -81,8 +81,8 @@ def keep_samples(path: Path, coreml_path: Path, recipe, graph: dict, samples, ex
         progress.step(f"report samples: Core ML reference {i + 1}/{len(feeds)}")
         coreml.append(model.predict(feed))
     arrays: dict[str, np.ndarray] = {}
-    for out in graph["outputs"]:
-        name = out["name"]
+    for out in graph.outputs:
+        name = out.name
         for source, rows in (("pytorch", expected), ("onnx", onnx_actual), ("coreml", coreml)):
             values = _values(rows[:len(kept)], name)
             if values is not None:

@@ -7,34 +7,35 @@ from __future__ import annotations
 _SPEC_FOR_IOS = {11: 1, 12: 3, 13: 4, 14: 5, 15: 6, 16: 7, 17: 8, 18: 9}
 
 
-def check_structure(spec, graph: dict, recipe) -> tuple[dict, list[str]]:
+def check_structure(spec, graph, recipe) -> tuple[dict, list[str]]:
     """(report, failures) for a saved model's spec (``coremltools.utils.load_spec``)."""
     failures: list[str] = []
     desc = spec.description
     inputs = {f.name: f for f in desc.input}
     outputs = {f.name: f for f in desc.output}
-    for spec_in in graph["inputs"]:
-        feature = inputs.get(spec_in["name"])
+    for spec_in in graph.inputs:
+        name, shape = spec_in.name, list(spec_in.shape)
+        feature = inputs.get(name)
         if feature is None:
-            failures.append(f"Core ML model has no input {spec_in['name']!r} (has {sorted(inputs)})")
+            failures.append(f"Core ML model has no input {name!r} (has {sorted(inputs)})")
             continue
         kind = feature.type.WhichOneof("Type")
-        if "image" in spec_in:
+        if spec_in.image is not None:
             if kind != "imageType":
-                failures.append(f"input {spec_in['name']!r} should be an image, is {kind}")
+                failures.append(f"input {name!r} should be an image, is {kind}")
             else:
                 size = [feature.type.imageType.height, feature.type.imageType.width]
-                if size != spec_in["shape"][2:]:
-                    failures.append(f"image input {spec_in['name']!r} is {size[1]}x{size[0]}, recipe says {spec_in['shape'][3]}x{spec_in['shape'][2]}")
+                if size != shape[2:]:
+                    failures.append(f"image input {name!r} is {size[1]}x{size[0]}, recipe says {shape[3]}x{shape[2]}")
         elif kind != "multiArrayType":
-            failures.append(f"input {spec_in['name']!r} should be a multi-array, is {kind}")
-        elif list(feature.type.multiArrayType.shape) != list(spec_in["shape"]):
-            failures.append(f"input {spec_in['name']!r} has shape {list(feature.type.multiArrayType.shape)}, recipe says {spec_in['shape']}")
-    expected_outputs = {o["name"] for o in graph["outputs"]}
+            failures.append(f"input {name!r} should be a multi-array, is {kind}")
+        elif list(feature.type.multiArrayType.shape) != shape:
+            failures.append(f"input {name!r} has shape {list(feature.type.multiArrayType.shape)}, recipe says {shape}")
+    expected_outputs = {o.name for o in graph.outputs}
     missing = expected_outputs - set(outputs)
     if missing:
         failures.append(f"Core ML model lacks outputs {sorted(missing)} (has {sorted(outputs)})")
-    major = int(recipe.data["ios"]["deployment_target"].split(".")[0])
+    major = recipe.ios.major
     wanted = _SPEC_FOR_IOS.get(major)
     if wanted and spec.specificationVersion > wanted:
         failures.append(f"specification version {spec.specificationVersion} needs a newer iOS than {major}")

@@ -266,5 +266,7 @@ def _rounded_weights_outputs(model, samples):
     from pipeline_runner.samples import Sample
     from pipeline_runner.validate.onnx_check import fp16_weights_outputs
 
-    graph = {"inputs": [{"name": "x"}], "outputs": [{"name": "logits"}]}
+    from pipeline_runner.recipe.typed import GraphSpec, InputSpec, OutputSpec
+
+    graph = GraphSpec("g", "forward", {}, (InputSpec("x", (1, 16), "float32", {}),), (OutputSpec("logits", "logits"),))
     return fp16_weights_outputs(model, graph, [Sample({"x": s["x"]}, {}) for s in samples])

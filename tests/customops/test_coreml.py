@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 
@@ -10,7 +12,7 @@ def _spec(built, name):
 
     recipe, build_dir, report = built(name)
     assert report.ok, report.error
-    ext = "mlmodel" if recipe.data["convert"]["format"] == "neuralnetwork" else "mlpackage"
+    ext = "mlmodel" if recipe.convert.format == "neuralnetwork" else "mlpackage"
     return ct.utils.load_spec(str(build_dir / "coreml" / f"{name}.{ext}"))
 
 
@@ -76,14 +78,14 @@ def test_check_custom_ops_reports_wrong_class_and_parameters(built):
 
     recipe, _, _ = built("gated_layer")
     spec = _spec(built, "gated_layer")
-    op = recipe.data["custom_ops"][0]
-    wrong = {**op, "coreml": {**op["coreml"], "class_name": "OtherLayer", "parameters": {"tile": 5}}}
+    op = recipe.custom_ops[0]
+    wrong = dataclasses.replace(op, class_name="OtherLayer", parameters={"tile": 5})
     info, failures = check_custom_ops(spec, [wrong], "neuralnetwork")
     assert not info["passed"]
     assert any("no custom layer with class name 'OtherLayer'" in f for f in failures)
     assert any("['GatedLayer'] are not declared" in f for f in failures)
 
-    params = {**op, "coreml": {**op["coreml"], "parameters": {"tile": 5, "extra": 1.0}}}
+    params = dataclasses.replace(op, parameters={"tile": 5, "extra": 1.0})
     _, failures = check_custom_ops(spec, [params], "neuralnetwork")
     assert any("tile=4, recipe says 5" in f for f in failures)
     assert any("lacks parameter 'extra'" in f for f in failures)
@@ -93,8 +95,7 @@ def test_check_custom_ops_reports_layer_left_for_inline_op(built):
     from pipeline_runner.validate.custom_layers import check_custom_ops
 
     recipe, _, _ = built("square_layer")
-    op = recipe.data["custom_ops"][0]
-    inline = {**op, "coreml": {**op["coreml"], "mapping": "inline"}}
+    inline = dataclasses.replace(recipe.custom_ops[0], mapping="inline")
     _, failures = check_custom_ops(_spec(built, "square_layer"), [inline], "neuralnetwork")
     assert any("mapping is inline but the model has 2 custom layer(s) 'CustomSquareLayer'" in f for f in failures)
 

@@ -7,10 +7,13 @@ import pytest
 
 
 def _op(op_type, function, mapping="custom_layer", class_name=None, **extra):
-    return {"name": op_type.lower(), "torch": {"op": "x::y"},
-            "onnx": {"domain": "t", "op_type": op_type, "version": 1, "function": function, "attributes": {}},
-            "coreml": {"mapping": mapping, "class_name": class_name or f"{op_type}Layer", "parameters": {},
-                       "description": "", **extra}}
+    from pipeline_runner.recipe import CustomOp
+
+    return CustomOp.from_data(
+        {"name": op_type.lower(), "torch": {"op": "x::y"},
+         "onnx": {"domain": "t", "op_type": op_type, "version": 1, "function": function, "attributes": {}},
+         "coreml": {"mapping": mapping, "class_name": class_name or f"{op_type}Layer", "parameters": {},
+                    "description": "", **extra}}, 0, 17)
 
 
 GATED = _op("Gated", "Gated (a, b) => (y) { s = Sigmoid(b) y = Mul(a, s) }")
@@ -21,7 +24,7 @@ SCALED = _op("ScaledTanh", "ScaledTanh <alpha> (x) => (y) { a = Constant <value_
 def test_reference_layers_evaluate_the_function():
     from pipeline_runner.customops import coreml_reference_layers
 
-    layers = coreml_reference_layers([GATED, SCALED, _op("Sq", "Sq (x) => (y) { y = Mul(x, x) }", "inline")], 17)
+    layers = coreml_reference_layers([GATED, SCALED, _op("Sq", "Sq (x) => (y) { y = Mul(x, x) }", "inline")])
     assert sorted(layers) == ["GatedLayer", "ScaledTanhLayer"]  # inline ops have no layer
     a, b = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4), np.ones((3, 4), np.float32)
     (y,) = layers["GatedLayer"]([a, b], {"unused": 1})
@@ -35,9 +38,9 @@ def test_reference_layers_evaluate_the_function():
 def test_no_custom_ops_means_no_work():
     from pipeline_runner import customops
 
-    assert customops.coreml_reference_layers([], 17) == {}
+    assert customops.coreml_reference_layers([]) == {}
     assert customops.prepare_for_coreml("model", []) == ("model", {})
-    assert customops.attach_functions("model", [], 17) == "model"
+    assert customops.attach_functions("model", []) == "model"
 
 
 def test_mil_op_class_is_generated_once_per_definition():
@@ -64,13 +67,13 @@ def test_reserved_parameter_name_is_refused():
 def test_attribute_keys_carry_the_type(value, key):
     from pipeline_runner.customops.torch_export import _attribute_key
 
-    assert _attribute_key([SCALED], SCALED, "alpha", value) == key
+    assert _attribute_key(SCALED, "alpha", value) == key
 
 
 def test_int_recipe_value_for_typed_float_attribute_is_converted():
-    from pipeline_runner.customops.spec import attribute_value, declared_attributes, parse_function
+    from pipeline_runner.customops.torch_export import attribute_value
 
     op = _op("Half", "Half <alpha: float = 1.0> (x) => (y) { a = Constant <value_float: float = @alpha> () "
                      "y = Mul(x, a) }", "inline")
-    declared = declared_attributes(parse_function(op, 17))
+    declared = op.declared_attributes
     assert attribute_value(2, declared["alpha"]) == 2.0 and isinstance(attribute_value(2, declared["alpha"]), float)

@@ -7,7 +7,8 @@ import torch
 
 from pipeline_runner.models.checkpoint import CheckpointError
 from pipeline_runner.models.instantiate import create_model
-from pipeline_runner.models.open_clip_source import SOURCES, ReparameterisationError
+from pipeline_runner.models.open_clip_source import SOURCES
+from pipeline_runner.models.reparameterise import ReparameterisationError
 from pipeline_runner.recipe import load_recipe
 from tests.mobileclip.common import LABELS, TEMPLATES, tiny_model, tiny_recipe
 

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 from pipeline_runner import images
+from pipeline_runner.recipe.typed import GraphSpec, ImageSpec, InputSpec
 from pipeline_runner.samples import make_samples, normalise
 from tests.mobileclip.common import OPENAI_MEAN, OPENAI_STD
 
-IMAGE = {"color_layout": "RGB", "pixel_scale": 1 / 255, "mean": OPENAI_MEAN, "std": OPENAI_STD, "resize": "center_crop"}
+IMAGE = ImageSpec(color_layout="RGB", pixel_scale=1 / 255, mean=tuple(OPENAI_MEAN), std=tuple(OPENAI_STD),
+                  resize="center_crop")
 
 
 def _open_clip_transform(size: int):
@@ -85,7 +87,7 @@ def test_prepend_normalisation_makes_a_graph_take_pixels():
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])
     model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["image"], ["y"])], "g", [x], [y]),
                               opset_imports=[helper.make_opsetid("", 17)])
-    graph = {"inputs": [{"name": "image", "shape": [1, 3, 8, 8], "image": IMAGE}]}
+    graph = GraphSpec("g", "forward", {}, (InputSpec("image", (1, 3, 8, 8), "float32", {}, image=IMAGE),), ())
     with_pixels = prepend_normalisation(model, graph)
     assert [n.op_type for n in with_pixels.graph.node] == ["Mul", "Sub", "Div", "Relu"]
     assert [n.op_type for n in model.graph.node] == ["Relu"]  # the original is untouched
@@ -103,7 +105,7 @@ def test_fit_modes_give_the_input_size(photos, mode):
 
 
 def test_validation_samples_are_fitted_pictures():
-    spec = {"name": "image", "shape": [2, 3, 40, 40], "dtype": "float32", "image": IMAGE}
+    spec = InputSpec("image", (2, 3, 40, 40), "float32", {}, image=IMAGE)
     samples = make_samples([spec], seed=0, count=3)
     again = make_samples([spec], seed=0, count=3)
     for s, t in zip(samples, again, strict=True):

@@ -21,26 +21,26 @@ def test_recipe_matches_open_clip_config(path):
     import open_clip
 
     recipe = load_recipe(path)
-    arch = recipe.data["model"]["architecture"]
+    arch = recipe.model.architecture
     cfg = open_clip.get_model_config(arch)
     tag = open_clip.list_pretrained_tags_by_model(arch)[0]
     preprocess = open_clip.get_pretrained_cfg(arch, tag)  # what the released weights were trained with
-    graphs = {g["name"]: g for g in recipe.graphs}
-    assert {g["entry"] for g in graphs.values()} == {"image_encoder", "text_encoder", "zero_shot_classifier"}
+    graphs = {g.name: g for g in recipe.graphs}
+    assert {g.entry for g in graphs.values()} == {"image_encoder", "text_encoder", "zero_shot_classifier"}
     for graph in graphs.values():
-        for spec in graph["inputs"]:
-            if "image" in spec:
+        for spec in graph.inputs:
+            if spec.image is not None:
                 size = cfg["vision_cfg"]["image_size"]
-                assert spec["shape"] == [1, 3, size, size]
-                assert spec["image"]["mean"] == pytest.approx(list(preprocess["mean"]))
-                assert spec["image"]["std"] == pytest.approx(list(preprocess["std"]))
-                assert spec["image"]["resize"] == "center_crop" and preprocess["resize_mode"] == "shortest"
+                assert spec.shape == (1, 3, size, size)
+                assert list(spec.image.mean) == pytest.approx(list(preprocess["mean"]))
+                assert list(spec.image.std) == pytest.approx(list(preprocess["std"]))
+                assert spec.image.resize == "center_crop" and preprocess["resize_mode"] == "shortest"
             else:
-                assert spec["shape"] == [1, cfg["text_cfg"]["context_length"]] and spec["dtype"] == "int32"
-    zero_shot = next(g for g in graphs.values() if g["entry"] == "zero_shot_classifier")
-    assert 8 <= len(zero_shot["entry_args"]["labels"]) <= 12 and 2 <= len(zero_shot["entry_args"]["templates"]) <= 3
-    assert zero_shot["classifier"]["output"] == zero_shot["outputs"][0]["name"]
-    assert recipe.data["convert"]["format"] == "mlprogram" and recipe.data["ios"]["deployment_target"] == "17"
+                assert spec.shape == (1, cfg["text_cfg"]["context_length"]) and spec.dtype == "int32"
+    zero_shot = next(g for g in graphs.values() if g.entry == "zero_shot_classifier")
+    assert 8 <= len(zero_shot.entry_labels) <= 12 and 2 <= len(zero_shot.entry_args["templates"]) <= 3
+    assert zero_shot.classifier.output == zero_shot.outputs[0].name
+    assert recipe.convert.format == "mlprogram" and recipe.ios.deployment_target == "17"
 
 
 @pytest.mark.slow

@@ -84,13 +84,13 @@ def test_coreml_preprocessing_turns_pixels_into_the_normalised_tensor(built):
     from pipeline_runner.samples import make_samples, normalise
 
     path, build, _ = built
-    spec = load_recipe(path).graph("image_encoder")["inputs"][0]
+    spec = load_recipe(path).graph("image_encoder").inputs[0]
     model = load_model(str(build / "coreml" / "image_encoder.mlpackage"))
     for sample in make_samples([spec], seed=5, count=3):
         pixels = sample.pixels["image"]
         trace = model.trace({"image": pixels})
         assert [t.type for t in trace[:2]] == ["mul", "sub"]
-        np.testing.assert_allclose(trace[2].outputs[0], normalise(pixels, spec["image"]), atol=1e-5)
+        np.testing.assert_allclose(trace[2].outputs[0], normalise(pixels, spec.image), atol=1e-5)
         np.testing.assert_allclose(trace[2].outputs[0], sample.tensors["image"], atol=1e-5)
 
 
@@ -179,13 +179,16 @@ def test_app_files_stage_is_skipped_without_text_graphs(write_recipe):
 
 
 def test_classifier_labels_come_from_the_recipe():
-    from pipeline_runner.convert.classifier import class_labels
+    from dataclasses import replace
 
-    graph = {"name": "zs", "entry_args": {"labels": ["a", "b"]}, "classifier": {"output": "p"}}
+    from pipeline_runner.convert.classifier import class_labels
+    from pipeline_runner.recipe.typed import ClassifierSpec, GraphSpec
+
+    graph = GraphSpec("zs", "zero_shot_classifier", {"labels": ["a", "b"]}, (), (), ClassifierSpec("p"))
     assert class_labels(graph) == ["a", "b"]
-    assert class_labels({**graph, "classifier": {"output": "p", "labels": ["a", "b"]}}) == ["a", "b"]
-    assert class_labels({"name": "plain", "inputs": [], "outputs": []}) is None
+    assert class_labels(replace(graph, classifier=ClassifierSpec("p", ("a", "b")))) == ["a", "b"]
+    assert class_labels(GraphSpec("plain", "forward", {}, (), ())) is None
     with pytest.raises(ValueError, match="classifier.labels differ from entry_args.labels"):
-        class_labels({**graph, "classifier": {"output": "p", "labels": ["b", "a"]}})
+        class_labels(replace(graph, classifier=ClassifierSpec("p", ("b", "a"))))
     with pytest.raises(ValueError, match="classifier.labels is missing"):
-        class_labels({"name": "zs", "entry_args": {}, "classifier": {"output": "p"}})
+        class_labels(replace(graph, entry_args={}))

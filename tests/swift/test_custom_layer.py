@@ -13,6 +13,7 @@ from onnx.reference import ReferenceEvaluator
 from pipeline_runner.swift import elementwise as ew
 from pipeline_runner.swift.custom_layer import generate_custom_layer
 from pipeline_runner.swift.syntax import swift_syntax_errors
+from tests.swift.ir_numpy import evaluate_numpy
 
 HEADER = '<domain: "com.example.ops", opset_import: ["": 17]>\n'
 
@@ -68,8 +69,8 @@ SUPPORTED = {
 }
 
 
-def _layer(text: str, params: dict, class_name: str = "TestLayer"):
-    return generate_custom_layer(text, class_name, params, "A test layer.")
+def _layer(text: str, params: dict, class_name: str = "TestLayer", deployment_target: str = "13"):
+    return generate_custom_layer(parser.parse_function(text), class_name, params, "A test layer.", deployment_target)
 
 
 @pytest.mark.parametrize("name", sorted(SUPPORTED))
@@ -91,8 +92,9 @@ def test_generated_layers_parse(name: str) -> None:
         "texture2d_array<half, access::read>",
         "texture2d_array<half, access::write>",
         "#if arch(arm64)",
-        "bindMemory(to: Float.self",
-        "bindMemory(to: Float16.self",
+        "bindMemory(to: Float.self",  # iOS 13 (the default target): before iOS 15.4 only
+        "withUnsafeBufferPointer(ofType: Float.self)",
+        "withUnsafeBufferPointer(ofType: Float16.self)",
     ):
         assert member in layer.source, member
     for imported in ("CoreML", "Accelerate", "Metal"):
@@ -215,7 +217,7 @@ def test_awkward_value_names_become_safe_identifiers() -> None:
     half = Mul(count, float4)
     self = Relu(half)
 }"""
-    source = _layer(text, {}).source
+    source = _layer(text, {}, deployment_target="17").source  # one CPU loop
     assert swift_syntax_errors(source) == []
     loop = source[source.index("for index in 0..<count {") :]
     loop = loop[: loop.index("return\n")]
@@ -229,8 +231,6 @@ def test_awkward_value_names_become_safe_identifiers() -> None:
 def test_invalid_inputs_raise() -> None:
     with pytest.raises(ValueError, match="Swift identifier"):
         _layer(SQUARE, {}, "not a name")
-    with pytest.raises(ValueError, match="cannot parse"):
-        _layer("CustomSquare (x) => (y) { y = Mul(x, ", {})
 
 
 # ------------------------------------------------------------- numerics
@@ -267,7 +267,7 @@ def test_ir_matches_onnx_reference(name: str) -> None:
     rng = np.random.default_rng(0)
     inputs = [rng.normal(size=(2, 3, 4, 5)).astype(np.float32) for _ in function.input]
     expected = _reference_outputs(function, inputs, params)
-    actual = ew.evaluate_numpy(program, inputs, params)
+    actual = evaluate_numpy(program, inputs, params)
     assert len(actual) == len(expected) == len(function.output)
     for got, want in zip(actual, expected):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -298,3 +298,40 @@ def _assert_no_force_unwrap(source: str) -> None:
     code = re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', code)  # drop string literals
     code = code.replace("!=", "")
     assert not _FORCE_UNWRAP.search(code), _FORCE_UNWRAP.search(code)
+
+
+# ------------------------------------------------------------- review findings 4 and 5
+
+
+def test_metal_kernel_is_built_once_per_process_and_errors_surface_at_load() -> None:
+    layer = _layer(SQUARE, {}, "CustomSquareLayer")
+    source = layer.source
+    assert "try?" not in source
+    assert "private static let sharedPipeline = SharedPipeline(device: MTLCreateSystemDefaultDevice())" in source
+    init = source[source.index("required init(parameters: [String: Any]) throws {"):]
+    init = init[: init.index("\n    }\n")]
+    assert "_ = try result.get()" in init and "makePipeline" not in init  # no per-instance compile
+    assert source.count("device.makeLibrary(source: metalSource") == 1
+    assert "device.makeDefaultLibrary()?.makeFunction(name: kernelName)" in source
+    # The kernel also ships as a .metal file for Xcode to compile, identical to the embedded source.
+    assert layer.metal_filename == "CustomSquareLayerKernel.metal"
+    assert "kernel void CustomSquareLayerKernel(" in layer.metal_source
+    embedded = source[source.index('static let metalSource = """\n') + 29 : source.index('\n    """\n')]
+    assert "\n".join(line[4:] for line in embedded.splitlines()) == layer.metal_source.rstrip("\n")
+
+
+@pytest.mark.parametrize("target", ["15.4", "17"])
+def test_no_deprecated_data_pointer_where_the_target_allows(target: str) -> None:
+    for name, (text, params) in SUPPORTED.items():
+        source = _layer(text, params, f"{name}Layer", target).source
+        assert "dataPointer" not in source and "#available(iOS 15.4" not in source, name
+        assert "withUnsafeMutableBufferPointer(ofType: Float.self)" in source, name
+        assert swift_syntax_errors(source) == [], name
+
+
+def test_data_pointer_only_behind_availability_for_older_targets() -> None:
+    source = _layer(SQUARE, {}, "CustomSquareLayer", "13").source
+    new = source.index("if #available(iOS 15.4, macOS 12.3, tvOS 15.4, watchOS 8.5, *) {")
+    fallback = source.index("} else {", new)
+    assert new < source.index("withUnsafeMutableBufferPointer(ofType: Float.self)") < fallback
+    assert fallback < source.index(".dataPointer") and source.count(".dataPointer") == 2

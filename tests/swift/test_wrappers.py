@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from pipeline_runner.swift.spec_reader import ModelInterface, read_model_interface
-from pipeline_runner.swift.syntax import swift_syntax_errors
-from pipeline_runner.swift.wrappers import generate_wrapper
+from pipeline_runner.swift.syntax import async_functions_that_lock, swift_syntax_errors
+from pipeline_runner.swift.wrappers import KINDS, ModelInput, WrapperRequest, generate_wrapper
 
 ct = pytest.importorskip("coremltools")
 
@@ -176,15 +176,33 @@ def test_missing_model_raises(tmp_path) -> None:
 # ------------------------------------------------------------- wrappers
 
 
-def _generate(models, key: str, kind: str, extras: dict | None = None, compute_units: str = "all") -> str:
+def _request(interface, kind: str, options: dict | None = None, compute_units: str = "all",
+             deployment_target: str = "17", text=None, class_name: str = "TestModel") -> WrapperRequest:
+    role = {"image_classifier": "image", "token_model": "model", "embedding_model": "image"}[kind]
+    models = {role: ModelInput(interface, class_name)}
+    if text is not None:
+        models["text"] = ModelInput(text, "TextEncoder")
+    return WrapperRequest(class_name=class_name, models=models, options=KINDS[kind].options(**(options or {})),
+                          compute_units=compute_units, deployment_target=deployment_target)
+
+
+def _generate(models, key: str, kind: str, options: dict | None = None, compute_units: str = "all",
+              deployment_target: str = "17", text_key: str | None = None) -> str:
     interface = read_model_interface(models[key])
-    source = generate_wrapper(interface, "TestModel", compute_units, kind, "TestModel", extras)
+    text = read_model_interface(models[text_key]) if text_key else None
+    source = generate_wrapper(kind, _request(interface, kind, options, compute_units, deployment_target, text))
     errors = swift_syntax_errors(source)
     assert errors == [], "\n".join(map(str, errors))
     _assert_no_force_unwrap(source)
-    assert re.search(r"^public final class TestModel: @unchecked Sendable \{", source, re.M)
-    assert "public enum TestModelError: Error, LocalizedError {" in source
-    assert "MLModel.load(contentsOf: modelURL, configuration: configuration)" in source
+    assert async_functions_that_lock(source) == []
+    assert re.search(r"^public final class TestModel: ", source, re.M)
+    assert "import ModelKit" in source
+    # The shared runtime is ModelKit's, not a copy in every wrapper.
+    # The class name, not `Self`, in the initialiser (before every stored property is set).
+    assert "ModelLoader(resourceName: TestModel.modelResourceName" in source
+    for copied in ("class ModelLoader", "struct Prediction", "func softmax", "func topK", "DispatchQueue"):
+        assert copied not in source, copied
+    assert "features.first" not in source and "dataPointer" not in source
     return source
 
 
@@ -202,8 +220,9 @@ def test_image_classifier_for_core_ml_classifier(models) -> None:
     assert constants["imageCropAndScaleOption"] == ".centerCrop"
     assert "public func classify(_ image: CGImage, topK: Int = 5) async throws -> [Prediction]" in source
     assert "_ pixelBuffer: CVPixelBuffer, orientation: CGImagePropertyOrientation = .up, topK: Int = 5" in source
-    assert "VNClassificationObservation" in source
+    assert "VisionResults.topClassifications(observations, k: topK)" in source
     assert "softmax" not in source
+    assert "public final class TestModel: ImageClassifying {" in source
 
 
 def test_image_classifier_for_logits_model(models) -> None:
@@ -214,8 +233,8 @@ def test_image_classifier_for_logits_model(models) -> None:
     assert constants["outputShape"] == interface.outputs[0].shape == [1, 4]
     assert constants["classLabels"] == LABELS
     assert constants["imageCropAndScaleOption"] == ".scaleFill"
-    assert "let probabilities = softmax(scores)" in source
-    assert "MLShapedArray<Float>(converting: array).scalars" in source
+    assert "return topPredictions(softmax(scores), labels: classLabels, k: topK)" in source
+    assert "VisionResults.multiArray(named: outputName, in: observations)" in source
 
 
 def test_logits_model_without_labels_gets_numbered_labels(models) -> None:
@@ -226,7 +245,7 @@ def test_logits_model_without_labels_gets_numbered_labels(models) -> None:
 def test_label_count_must_match_scores(models) -> None:
     interface = read_model_interface(models["logits"])
     with pytest.raises(ValueError, match="3 labels for 4 scores"):
-        generate_wrapper(interface, "M", "all", "image_classifier", "M", {"labels": LABELS[:3]})
+        generate_wrapper("image_classifier", _request(interface, "image_classifier", {"labels": LABELS[:3]}))
 
 
 @pytest.mark.parametrize(("units", "swift"), [("all", ".all"), ("cpu_only", ".cpuOnly"), ("cpu_and_gpu", ".cpuAndGPU")])
@@ -246,14 +265,15 @@ def test_token_model(models) -> None:
     assert constants["outputShape"] == interface.outputs[0].shape
     assert "public func logits(for tokenIDs: [Int32]) async throws -> MLShapedArray<Float>" in source
     assert "throw TestModelError.wrongSequenceLength(expected: Self.sequenceLength, actual: tokenIDs.count)" in source
-    assert "MLShapedArray<Int32>(scalars: tokenIDs, shape: Self.inputShape)" in source
+    assert constants["inputDataType"] == ".int32"
+    assert "MultiArrays.array(tokenIDs, shape: Self.inputShape, dataType: Self.inputDataType)" in source
+    assert "try await model.predictFeatures(from: features)" in source
     assert "import Vision" not in source
 
 
 def test_embedding_model(models) -> None:
     text_interface = read_model_interface(models["text_encoder"])
-    extras = {"text_interface": text_interface, "text_graph": "TextEncoder", "crop": "center_crop"}
-    source = _generate(models, "image_encoder", "embedding_model", extras)
+    source = _generate(models, "image_encoder", "embedding_model", {"crop": "center_crop"}, text_key="text_encoder")
     constants = _static_constants(source)
     image_interface = read_model_interface(models["image_encoder"])
     assert constants["inputName"] == image_interface.inputs[0].name
@@ -271,42 +291,45 @@ def test_embedding_model(models) -> None:
         "public func embed(text: String) async throws -> [Float]",
         "public func classify(_ image: CGImage, topK: Int = 5) async throws -> [Prediction]",
         'public func addLabel(_ label: String, template: String = "a photo of a {}.") async throws',
-        "try CLIPTokenizer(vocabularyURL: vocabulary, mergesURL: merges)",
+        "public func embed(pixelBuffer: CVPixelBuffer, orientation: CGImagePropertyOrientation = .up)",
+        "let made = try CLIPTokenizer(",
         ".encode(text, contextLength: Self.textSequenceLength)",
-        "ModelKit.cosineSimilarity(imageEmbedding, $0)",
-        "ModelKit.softmax(logits)",
-        "ModelKit.topK(probabilities, k: topK)",
-        'case logitScale = "logit_scale"',
+        "try LabelEmbeddings(contentsOf: labelsURL ?? bundledResource(Self.labelsResource))",
+        "return try labels.classify(imageEmbedding: imageEmbedding, topK: topK)",
+        "public final class TestModel: ImageTextEmbedding, @unchecked Sendable {",
     ):
         assert api in source, api
-    # The text interface may also come as its JSON dict.
-    extras["text_interface"] = text_interface.to_dict()
-    assert generate_wrapper(image_interface, "TestModel", "all", "embedding_model", "TestModel", extras) == source
 
 
 def test_embedding_model_needs_text_interface(models) -> None:
     interface = read_model_interface(models["image_encoder"])
-    with pytest.raises(ValueError, match="text_interface"):
-        generate_wrapper(interface, "M", "all", "embedding_model", "M", {})
+    with pytest.raises(ValueError, match=r"needs models for \['text'\]"):
+        generate_wrapper("embedding_model", _request(interface, "embedding_model"))
 
 
 def test_custom_layers_are_noted_and_double_inputs_work(custom_layer_model) -> None:
     interface = read_model_interface(custom_layer_model)
     assert interface.inputs[0].dtype == "float64"  # a NeuralNetwork input, used as token ids
-    source = generate_wrapper(interface, "M", "all", "token_model", "M", None)
+    source = generate_wrapper("token_model", _request(interface, "token_model", deployment_target="13"))
     assert "CustomSquareLayer" in source
-    assert "MLShapedArray<Double>(scalars: tokenIDs.map { Double($0) }, shape: Self.inputShape)" in source
+    assert _static_constants(source)["inputDataType"] == ".double"
     assert swift_syntax_errors(source) == []
 
 
 def test_wrong_model_for_kind_raises(models) -> None:
     tokens = read_model_interface(models["tokens"])
     with pytest.raises(ValueError, match="needs an image input"):
-        generate_wrapper(tokens, "M", "all", "image_classifier", "M", None)
+        generate_wrapper("image_classifier", _request(tokens, "image_classifier"))
     with pytest.raises(ValueError, match="compute_units"):
-        generate_wrapper(tokens, "M", "gpu", "token_model", "M", None)
+        generate_wrapper("token_model", _request(tokens, "token_model", compute_units="gpu"))
     with pytest.raises(ValueError, match="Swift identifier"):
-        generate_wrapper(tokens, "my model", "all", "token_model", "M", None)
+        generate_wrapper("token_model", _request(tokens, "token_model", class_name="my model"))
+    with pytest.raises(ValueError, match="needs iOS 16"):
+        generate_wrapper("token_model", _request(tokens, "token_model", compute_units="cpu_and_ne", deployment_target="15"))
+    with pytest.raises(ValueError, match="iOS 13 or later"):
+        generate_wrapper("token_model", _request(tokens, "token_model", deployment_target="12"))
+    with pytest.raises(ValueError, match="is not one of"):
+        generate_wrapper("text_generator", _request(tokens, "token_model"))
 
 
 # ------------------------------------------------------------- helpers
@@ -333,3 +356,60 @@ def _assert_no_force_unwrap(source: str) -> None:
     code = re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', code)  # drop string literals
     match = _FORCE_UNWRAP.search(code.replace("!=", ""))
     assert match is None, match
+
+
+# ------------------------------------------------------------- deployment target (review finding 3)
+
+MODELKIT = Path(__file__).resolve().parents[2] / "ios_app" / "ModelKit" / "Sources" / "ModelKit"
+
+
+@pytest.mark.parametrize("kind", ["image_classifier", "token_model", "embedding_model"])
+def test_wrappers_declare_the_recipes_deployment_target(models, kind) -> None:
+    key, text_key = {"image_classifier": ("logits", None), "token_model": ("tokens", None),
+                     "embedding_model": ("image_encoder", "text_encoder")}[kind]
+    source = _generate(models, key, kind, deployment_target="13", text_key=text_key)
+    assert "@available(iOS 13.0, macOS 10.15, tvOS 13.0, *)" in source
+    assert "17.0" not in source and "MLShapedArray<" not in source  # iOS 15+ type
+    assert "@available(iOS 14.0, macOS 11.0, tvOS 14.0, *)" in _generate(models, key, kind, deployment_target="14",
+                                                                        text_key=text_key)
+
+
+def test_token_model_on_ios_13_returns_a_multi_array_and_on_ios_15_a_shaped_array(models) -> None:
+    old = _generate(models, "tokens", "token_model", deployment_target="13")
+    assert "public func logits(for tokenIDs: [Int32]) async throws -> MLMultiArray" in old
+    new = _generate(models, "tokens", "token_model", deployment_target="15")
+    assert "public func logits(for tokenIDs: [Int32]) async throws -> MLShapedArray<Float>" in new
+    assert "public func logitsArray(for tokenIDs: [Int32]) async throws -> MLMultiArray" in new
+
+
+def test_modelkit_runtime_works_before_ios_17() -> None:
+    """The wrappers' runtime: async prediction only behind #available, the synchronous API otherwise."""
+    loader = (MODELKIT / "ModelLoader.swift").read_text()
+    predict = loader[loader.index("public func predictFeatures"):]
+    assert "if #available(iOS 17.0, macOS 14.0, tvOS 17.0, watchOS 10.0, *) {" in predict
+    assert "return try await prediction(from: input)" in predict and "return try prediction(from: input)" in predict
+    load = loader[loader.index("private static func load"):]
+    assert "if #available(iOS 14.0," in load and "try MLModel(contentsOf: modelURL, configuration: configuration)" in load
+    arrays = (MODELKIT / "MultiArrays.swift").read_text()
+    assert ".dataPointer" not in arrays and "withUnsafeMutableBufferPointer(ofType:" in arrays
+    assert "if #available(iOS 15.0," in arrays  # MLShapedArray only where it exists
+    package = (MODELKIT.parents[1] / "Package.swift").read_text()
+    assert ".iOS(.v13)" in package
+
+
+def test_score_output_is_chosen_by_name_never_by_position(models) -> None:
+    interface = read_model_interface(models["logits"])
+    with pytest.raises(KeyError):
+        generate_wrapper("image_classifier", _request(interface, "image_classifier", {"output": "missing"}))
+    vision = (MODELKIT / "VisionRunner.swift").read_text()
+    lookup = vision[vision.index("public static func multiArray(named"):]
+    assert "features.first(where: { $0.featureName == featureName })," in lookup
+    assert "?? features.first" not in vision
+
+
+def test_schema_offers_exactly_the_registered_kinds() -> None:
+    schema = (Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json").read_text()
+    match = re.search(r'"wrapper": \{[^}]*"enum": (\[[^\]]*\])', schema)
+    assert match and set(json.loads(match.group(1))) == set(KINDS) | {"none"}
+    for name, kind in KINDS.items():
+        assert kind.name == name and kind.roles and callable(kind.plan) and callable(kind.generate)

@@ -4,8 +4,11 @@ import SwiftUI
 @MainActor
 struct CameraInputView: View {
     let store: ModelStore
-    @State private var camera = CameraFeed()
     @State private var cameraError: String?
+
+    /// The app's one camera: a view's `@State` initial value would build a new capture
+    /// session every time SwiftUI re-creates this view.
+    private var camera: CameraFeed { store.camera }
 
     var body: some View {
         ZStack {

@@ -38,16 +38,12 @@ struct ContentView: View {
 struct DemoView: View {
     @Bindable var store: ModelStore
 
-    private var selection: Binding<String> {
-        Binding(get: { store.selectedName ?? "" }, set: { store.select($0) })
-    }
-
     var body: some View {
         ScrollView {
             VStack(alignment: .leading, spacing: 16) {
-                Picker("Model", selection: selection) {
+                Picker("Model", selection: $store.pickerSelection) {
                     ForEach(store.entries) { entry in
-                        Text("\(entry.name) (\(entry.className))").tag(entry.name)
+                        Text("\(entry.name) (\(entry.className))").tag(Optional(entry.name))
                     }
                 }
                 .pickerStyle(.menu)

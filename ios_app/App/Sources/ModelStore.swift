@@ -1,5 +1,7 @@
 import CoreGraphics
+import CoreVideo
 import Foundation
+import ImageIO
 import ModelKit
 import Observation
 
@@ -16,6 +18,13 @@ struct InferenceResult {
     let predictions: [Prediction]
     /// Wall-clock time of the model call (for embedding models: image embedding plus zero-shot scoring).
     let milliseconds: Double
+}
+
+/// A picture to run the selected model on. `CGImage` is immutable and ``CameraFrame`` hands
+/// its buffer over read-only, so the input may cross to the task that runs the model.
+enum ModelInput: @unchecked Sendable {
+    case photo(CGImage)
+    case frame(CameraFrame)
 }
 
 /// App state: the catalog of copied models, the selected one, and its latest result.
@@ -36,11 +45,27 @@ final class ModelStore {
     private(set) var photo: CGImage?
     var source: InputSource = .photo
     let zeroShot: ZeroShotLabels
+    /// The camera, made once for the app's lifetime (its capture session is expensive).
+    let camera: CameraFeed
 
-    private let converter = PixelBufferConverter()
+    /// Counts model switches, so that a result of the previous model is never shown for the new one.
+    private var selectionGeneration = 0
 
     init() {
         zeroShot = ZeroShotLabels()
+        camera = CameraFeed()
+    }
+
+    /// The model picker's selection: a model's name (the picker's rows are tagged
+    /// `Optional(name)`, so it never starts on a tag none of its rows has); setting it selects
+    /// that model.
+    var pickerSelection: String? {
+        get { selectedName }
+        set {
+            if let newValue {
+                select(newValue)
+            }
+        }
     }
 
     var selectedEntry: ModelEntry? {
@@ -70,40 +95,33 @@ final class ModelStore {
 
     /// Makes the named model current (the wrapper loads its Core ML model on first use).
     func select(_ name: String) {
-        guard name != selectedName else {
+        guard name != selectedName, entries.contains(where: { $0.name == name }) else {
             return
         }
         selectedName = name
+        selectionGeneration += 1
         capability = ModelRegistry.capability(for: name)
         result = nil
         errorMessage = nil
         if case let .embedder(embedder) = capability {
+            // The labels are embedded again by the new model; the photo is reclassified when
+            // they are ready (PhotoInputView watches `zeroShot.embeddings`), never with the old ones.
             zeroShot.attach(embedder, logitScale: selectedEntry?.logitScale)
         } else {
             zeroShot.detach()
-        }
-        if photo != nil {
-            Task { await reclassifyPhoto() }
+            if photo != nil {
+                Task { await reclassifyPhoto() }
+            }
         }
     }
 
     /// Classifies a picked photo and remembers it.
     func classify(photo: CGImage) async {
         self.photo = photo
-        await measure { [capability = self.capability, zeroShot = self.zeroShot] in
-            switch capability {
-            case let .classifier(classifier):
-                return try await classifier.classify(photo, topK: Self.topK)
-            case let .embedder(embedder):
-                let embedding = try await embedder.embed(image: photo)
-                return try zeroShot.classify(imageEmbedding: embedding, topK: Self.topK)
-            case let .unsupported(reason):
-                throw DemoError.unsupportedModel(reason)
-            }
-        }
+        await run(.photo(photo))
     }
 
-    /// Classifies the last photo again (after the zero-shot labels changed).
+    /// Classifies the last photo again (after the model or the zero-shot labels changed).
     func reclassifyPhoto() async {
         guard let photo else {
             return
@@ -113,39 +131,68 @@ final class ModelStore {
 
     /// Classifies one camera frame.
     func classify(frame: CameraFrame) async {
-        await measure { [capability = self.capability, zeroShot = self.zeroShot, converter = self.converter] in
-            switch capability {
-            case let .classifier(classifier):
-                return try await classifier.classify(frame.pixelBuffer, orientation: frame.orientation, topK: Self.topK)
-            case let .embedder(embedder):
-                let embedding = try await Self.embed(frame, with: embedder, converter: converter)
-                return try zeroShot.classify(imageEmbedding: embedding, topK: Self.topK)
-            case let .unsupported(reason):
-                throw DemoError.unsupportedModel(reason)
-            }
-        }
+        await run(.frame(frame))
     }
 
-    /// Converts and embeds a frame off the main actor.
-    private nonisolated static func embed(
-        _ frame: CameraFrame, with embedder: any ImageTextEmbedding, converter: PixelBufferConverter
-    ) async throws -> [Float] {
-        let image = try converter.cgImage(from: frame.pixelBuffer, orientation: frame.orientation)
-        return try await embedder.embed(image: image)
-    }
-
-    /// Runs `work`, timing it, and publishes its predictions or its error.
-    private func measure(_ work: () async throws -> [Prediction]) async {
+    /// Runs the selected model on `input`, timing it, and publishes its predictions or its error
+    /// unless the model was switched meanwhile.
+    private func run(_ input: ModelInput) async {
+        let generation = selectionGeneration
+        let capability = self.capability
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            let predictions = try await work()
+            let predictions: [Prediction]
+            switch capability {
+            case let .classifier(classifier):
+                predictions = try await Self.classify(input, with: classifier, topK: Self.topK)
+            case let .embedder(embedder):
+                let embedding = try await Self.embed(input, with: embedder)
+                guard generation == selectionGeneration else {
+                    return
+                }
+                predictions = try zeroShot.classify(imageEmbedding: embedding, topK: Self.topK)
+            case let .unsupported(reason):
+                throw DemoError.unsupportedModel(reason)
+            }
+            guard generation == selectionGeneration else {
+                return
+            }
             result = InferenceResult(predictions: predictions, milliseconds: start.duration(to: clock.now).milliseconds)
             errorMessage = nil
         } catch is CancellationError {
             return
+        } catch DemoError.labelsNotReady where zeroShot.isEmbedding {
+            // The labels are being embedded by the (new) model: show nothing rather than stale scores.
+            result = nil
         } catch {
+            guard generation == selectionGeneration else {
+                return
+            }
             errorMessage = error.localizedDescription
+        }
+    }
+
+    /// Runs a classifier off the main actor; the frame's pixel buffer never leaves this task.
+    private nonisolated static func classify(
+        _ input: ModelInput, with classifier: any ImageClassifying, topK: Int
+    ) async throws -> [Prediction] {
+        switch input {
+        case let .photo(image):
+            return try await classifier.classify(image, topK: topK)
+        case let .frame(frame):
+            return try await classifier.classify(frame.pixelBuffer, orientation: frame.orientation, topK: topK)
+        }
+    }
+
+    /// Embeds a picture off the main actor; camera frames go to Vision as pixel buffers
+    /// (no `CGImage` render per frame).
+    private nonisolated static func embed(_ input: ModelInput, with embedder: any ImageTextEmbedding) async throws -> [Float] {
+        switch input {
+        case let .photo(image):
+            return try await embedder.embed(image: image)
+        case let .frame(frame):
+            return try await embedder.embed(pixelBuffer: frame.pixelBuffer, orientation: frame.orientation)
         }
     }
 }

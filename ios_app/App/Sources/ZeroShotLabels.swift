@@ -36,9 +36,15 @@ final class ZeroShotLabels {
     private var rebuildTask: Task<Void, Never>?
 
     /// Uses `embedder` for the labels' texts from now on.
+    ///
+    /// The previous model's label embeddings are dropped at once: until the new model has
+    /// embedded the labels, ``classify(imageEmbedding:topK:)`` throws instead of scoring the
+    /// new model's image embedding against the old model's label embeddings.
     func attach(_ embedder: any ImageTextEmbedding, logitScale: Float?) {
+        rebuildTask?.cancel()
         self.embedder = embedder
         self.logitScale = logitScale ?? 100
+        embeddings = nil
         cache.removeAll()
         rebuild()
     }

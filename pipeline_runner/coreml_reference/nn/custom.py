@@ -1,4 +1,9 @@
-"""Custom NeuralNetwork layers evaluated from an ONNX FunctionProto body."""
+"""Custom NeuralNetwork layers evaluated from an ONNX FunctionProto body.
+
+This is the project's one evaluator of a custom op's ONNX function: the validate
+stage's reference executor gets its custom layers from here
+(``customops.coreml_reference_layers``).
+"""
 
 from __future__ import annotations
 
@@ -32,9 +37,11 @@ def layer_from_onnx_function(function, *, extra_functions=()) -> Callable:
 
     def run(inputs: list[np.ndarray], parameters: dict) -> list[np.ndarray]:
         if len(inputs) != len(names):
-            raise ValueError(f"custom layer {function.name}: {len(inputs)} inputs, the function takes {len(names)}")
+            raise ValueError(f"custom layer {function.name}: got {len(inputs)} inputs, "
+                             f"the function takes {len(names)} ({', '.join(names)})")
         attrs = {k: v for k, v in (parameters or {}).items() if k in declared}
-        outs = evaluator.run(None, dict(zip(names, inputs)), attributes=attrs)
+        feeds = {name: np.asarray(x) for name, x in zip(names, inputs)}
+        outs = evaluator.run(None, feeds, attributes=attrs)
         return [np.asarray(o) for o in outs]
 
     return run

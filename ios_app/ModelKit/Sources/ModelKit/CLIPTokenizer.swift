@@ -23,8 +23,8 @@ public enum CLIPTokenizerError: Error, LocalizedError, Equatable {
 
 /// CLIP's byte-level BPE tokenizer, reproducing open_clip's `SimpleTokenizer` and `open_clip.tokenize`.
 ///
-/// `encode` cleans the text (see `CLIPTextCleaner`: NFC, ftfy's quote/ligature/width fixes,
-/// common HTML entities, whitespace collapse, lower-casing), splits it like open_clip's regular
+/// `encode` cleans the text (see `CLIPTextCleaner`: ftfy's `fix_text` without mojibake repair,
+/// `html.unescape` twice, whitespace collapse, lower-casing), splits it like open_clip's regular
 /// expression, maps each piece's UTF-8 bytes to CLIP's byte alphabet, marks the last symbol with
 /// `</w>`, applies merges lowest rank first, and looks the symbols up in the vocabulary.
 /// The row is `[sot] + ids + [eot]`, cut to `contextLength` with `eot` kept last, then padded with 0.

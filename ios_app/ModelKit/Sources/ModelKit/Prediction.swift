@@ -10,3 +10,12 @@ public struct Prediction: Sendable, Hashable {
         self.confidence = confidence
     }
 }
+
+/// The `k` most probable labels, most probable first; ties keep label order and NaN sorts last
+/// (``topK(_:k:)``).
+///
+/// - Precondition: `probabilities` and `labels` are equally long.
+public func topPredictions(_ probabilities: [Float], labels: [String], k: Int) -> [Prediction] {
+    precondition(probabilities.count == labels.count, "\(probabilities.count) probabilities for \(labels.count) labels")
+    return topK(probabilities, k: k).map { Prediction(label: labels[$0.index], confidence: $0.value) }
+}

@@ -64,6 +64,16 @@ final class CLIPTokenizerTests: XCTestCase {
     func testCleaning() {
         XCTAssertEqual(CLIPTextCleaner.clean("  Don’t\t STOP &amp;amp; ﬁne  "), "don't stop & fine")
         XCTAssertEqual(CLIPTextCleaner.clean("ΟΔΟΣ"), "οδος")
+        // ftfy.fix_text, then html.unescape twice (expected values from open_clip's _clean_lower).
+        XCTAssertEqual(CLIPTextCleaner.clean("&copy; 2024 &copy 2025"), "© 2024 © 2025")
+        XCTAssertEqual(CLIPTextCleaner.clean("fish &amp chips"), "fish & chips")
+        XCTAssertEqual(CLIPTextCleaner.clean("&#150; dash &#150 em &#x97;"), "– dash – em —")
+        XCTAssertEqual(CLIPTextCleaner.clean("ctrl\u{0}a\u{7}b\u{1B}c\u{7F}d"), "ctrlabcd")
+        XCTAssertEqual(CLIPTextCleaner.clean("\u{FEFF}bom at the start"), "bom at the start")
+        XCTAssertEqual(CLIPTextCleaner.clean("next\u{85}line"), "next…line")
+        XCTAssertEqual(CLIPTextCleaner.clean("&notit; &notin; &ampx &AMP; &EACUTE; &eacute"), "¬it; ∉ &x & é é")
+        XCTAssertEqual(CLIPTextCleaner.clean("a < b &amp; c\nx &lt; y"), "a < b & c x < y")
+        XCTAssertEqual(CLIPTextCleaner.clean("&frac12 &frac123 &copyright &#59;"), "½ ½3 ©right ;")
         XCTAssertEqual(CLIPPreTokenizer.split("it's 42!?"), ["it", "'s", "4", "2", "!?"])
     }
 

@@ -1,0 +1,172 @@
+{% include "wrapper_header.swift" %}
+
+/// Errors thrown by ``{{ class_name }}`` besides ModelKit's ``ModelRuntimeError``.
+public enum {{ class_name }}Error: Error, LocalizedError {
+    /// The token sequence does not have the text encoder's fixed length.
+    case wrongSequenceLength(expected: Int, actual: Int)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .wrongSequenceLength(expected, actual):
+            return "{{ class_name }}: expected \(expected) tokens, got \(actual)"
+        }
+    }
+}
+
+{{ class_doc }}
+@available({{ availability }})
+public final class {{ class_name }}: ImageTextEmbedding, @unchecked Sendable {
+    /// One label and its zero-shot probability (0...1): ModelKit's type, which the app shows.
+    public typealias Prediction = ModelKit.Prediction
+
+    // MARK: - Model interface (from the saved Core ML specs)
+
+    {{ constants | indent(4) }}
+
+    private let vision: VisionRunner
+    private let textLoader: ModelLoader
+    private let labelsURL: URL?
+    private let vocabularyURL: URL?
+    private let mergesURL: URL?
+    /// Guards `labelEmbeddings` and `tokenizer` (hence `@unchecked Sendable`).
+    private let lock = NSLock()
+    private var labelEmbeddings: LabelEmbeddings?
+    private var tokenizer: CLIPTokenizer?
+
+    /// - Parameters:
+    ///   - imageModelURL: compiled image encoder; `nil` uses `{{ resource_name }}.mlmodelc` from `Bundle.main`.
+    ///   - textModelURL: compiled text encoder; `nil` uses `{{ text_resource_name }}.mlmodelc` from `Bundle.main`.
+    ///   - labelsURL: label-embedding JSON; `nil` uses ``labelsResource`` from `Bundle.main`.
+    ///   - vocabularyURL: tokenizer vocabulary; `nil` uses ``vocabularyResource`` from `Bundle.main`.
+    ///   - mergesURL: tokenizer BPE merges; `nil` uses ``mergesResource`` from `Bundle.main`.
+    ///   - computeUnits: defaults to the recipe's ``defaultComputeUnits``.
+    public init(
+        imageModelURL: URL? = nil,
+        textModelURL: URL? = nil,
+        labelsURL: URL? = nil,
+        vocabularyURL: URL? = nil,
+        mergesURL: URL? = nil,
+        computeUnits: MLComputeUnits = {{ class_name }}.defaultComputeUnits
+    ) {
+        let imageLoader = ModelLoader(resourceName: {{ class_name }}.modelResourceName, url: imageModelURL, computeUnits: computeUnits)
+        vision = VisionRunner(loader: imageLoader, cropAndScale: {{ class_name }}.imageCropAndScaleOption)
+        textLoader = ModelLoader(resourceName: {{ class_name }}.textModelResourceName, url: textModelURL, computeUnits: computeUnits)
+        self.labelsURL = labelsURL
+        self.vocabularyURL = vocabularyURL
+        self.mergesURL = mergesURL
+    }
+
+    // MARK: - Embeddings
+
+    /// The L2-normalised embedding of a picture (Vision scales it with ``imageCropAndScaleOption``).
+    public func embed(image: CGImage) async throws -> [Float] {
+        try await embed(.cgImage(image))
+    }
+
+    /// The L2-normalised embedding of a camera frame, scaled by Vision straight from the buffer.
+    ///
+    /// - Parameter orientation: how the buffer is rotated relative to upright (`.right` for a portrait back camera).
+    public func embed(pixelBuffer: CVPixelBuffer, orientation: CGImagePropertyOrientation = .up) async throws -> [Float] {
+        try await embed(.pixelBuffer(pixelBuffer, orientation: orientation))
+    }
+
+    private func embed(_ image: VisionImage) async throws -> [Float] {
+        try await vision.run(image) { observations in
+            try Self.normalized(MultiArrays.floats(VisionResults.multiArray(named: Self.outputName, in: observations)))
+        }
+    }
+
+    /// The L2-normalised embedding of a text, tokenised with `CLIPTokenizer` to ``textSequenceLength`` tokens.
+    public func embed(text: String) async throws -> [Float] {
+        let tokenIDs = try currentTokenizer().encode(text, contextLength: Self.textSequenceLength)
+        guard tokenIDs.count == Self.textSequenceLength else {
+            throw {{ class_name }}Error.wrongSequenceLength(expected: Self.textSequenceLength, actual: tokenIDs.count)
+        }
+        let model = try await textLoader.model()
+        let input = try MultiArrays.array(tokenIDs, shape: Self.textInputShape, dataType: Self.textInputDataType)
+        let features = try MLDictionaryFeatureProvider(dictionary: [Self.textInputName: MLFeatureValue(multiArray: input)])
+        let output = try await model.predictFeatures(from: features)
+        return try Self.normalized(MultiArrays.floats(MultiArrays.output(named: Self.textOutputName, in: output)))
+    }
+
+    // MARK: - Zero-shot classification
+
+    /// Classifies a picture against the labels (shipped ones plus those added with ``addLabel(_:template:)``).
+    ///
+    /// Probabilities are `softmax(logitScale * cosine(image, label))` over all labels; ties keep label order.
+    public func classify(_ image: CGImage, topK: Int = 5) async throws -> [Prediction] {
+        guard topK > 0 else {
+            throw ModelRuntimeError.invalidArgument("{{ class_name }}: topK must be at least 1, got \(topK)")
+        }
+        let labels = try currentLabels()
+        let imageEmbedding = try await embed(image: image)
+        return try labels.classify(imageEmbedding: imageEmbedding, topK: topK)
+    }
+
+    /// The current labels, in order.
+    public func labels() throws -> [String] {
+        try currentLabels().labels
+    }
+
+    /// Adds a label at run time by embedding `template` with `{}` replaced by `label`.
+    ///
+    /// - Parameter template: a prompt with one `{}`, for example `"a photo of a {}."`.
+    public func addLabel(_ label: String, template: String = "a photo of a {}.") async throws {
+        guard template.contains("{}") else {
+            throw ModelRuntimeError.invalidArgument("{{ class_name }}: template '\(template)' has no {} placeholder")
+        }
+        _ = try currentLabels()
+        let embedding = try await embed(text: template.replacingOccurrences(of: "{}", with: label))
+        try appendLabel(label, embedding: embedding)
+    }
+
+    // MARK: - State
+
+    private func appendLabel(_ label: String, embedding: [Float]) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try labelEmbeddings?.append(label: label, embedding: embedding)
+    }
+
+    /// The labels and their embeddings, read from the label-embedding JSON on first use.
+    private func currentLabels() throws -> LabelEmbeddings {
+        lock.lock()
+        defer { lock.unlock() }
+        if let labelEmbeddings {
+            return labelEmbeddings
+        }
+        let loaded = try LabelEmbeddings(contentsOf: labelsURL ?? bundledResource(Self.labelsResource))
+        if let dimension = loaded.dimension, dimension != Self.embeddingDimension {
+            throw ModelRuntimeError.unexpectedOutput(
+                "{{ class_name }}: label embeddings have \(dimension) values, the model \(Self.embeddingDimension)"
+            )
+        }
+        labelEmbeddings = loaded
+        return loaded
+    }
+
+    /// The tokenizer, created from the vocabulary and merges files on first use.
+    private func currentTokenizer() throws -> CLIPTokenizer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let tokenizer {
+            return tokenizer
+        }
+        let made = try CLIPTokenizer(
+            vocabularyURL: vocabularyURL ?? bundledResource(Self.vocabularyResource),
+            mergesURL: mergesURL ?? bundledResource(Self.mergesResource)
+        )
+        tokenizer = made
+        return made
+    }
+
+    /// `vector` scaled to unit length; checks it has ``embeddingDimension`` entries.
+    private static func normalized(_ vector: [Float]) throws -> [Float] {
+        guard vector.count == embeddingDimension else {
+            throw ModelRuntimeError.unexpectedOutput(
+                "{{ class_name }}: embedding has \(vector.count) values, expected \(embeddingDimension)"
+            )
+        }
+        return l2Normalized(vector)
+    }
+}
