@@ -51,13 +51,14 @@ def main() -> int:
         cache = args.cache or str(tmp / "cache")
         cold, _ = run([args.recipe, "--build-dir", str(tmp / "a"), "--cache", cache, "--force"])
         pull, out = run([args.recipe, "--build-dir", str(tmp / "b"), "--cache", cache])
-        statuses = {line.split()[1] for line in out.splitlines() if line.startswith("  ") and len(line.split()) > 1}
-        (name,) = [p.name for p in (tmp / "a").iterdir()]
+        statuses = {line.split()[1] for line in out.splitlines()
+                    if line.startswith("  ") and len(line.split()) > 1 and not line.startswith("  done")}
+        (name,) = [p.name for p in (tmp / "a").iterdir() if (p / "manifest.json").exists()]
         same = digests(tmp / "a" / name) == digests(tmp / "b" / name)
         print(f"{'what':<44}{'seconds':>9}{'ratio':>8}")
         print(f"{'cold build (pushes to the cache)':<44}{cold:>9.1f}{1.0:>8.1f}")
         print(f"{'second checkout, same cache (pulls)':<44}{pull:>9.1f}{cold / pull:>8.1f}x faster")
-        print(f"stages: {sorted(statuses - {'done'})}; artifacts byte-identical: {same}")
+        print(f"stage statuses: {sorted(statuses)}; artifacts byte-identical: {same}")
         if args.jobs:
             serial, _ = run([args.jobs, "--build-dir", str(tmp / "serial"), "--keep-going"])
             parallel, _ = run([args.jobs, "--build-dir", str(tmp / "parallel"), "--keep-going", "-j", "2"])

@@ -119,9 +119,10 @@ def _stages() -> int:
     from pipeline_runner.engine.stage import order_stages
     from pipeline_runner.stages import STAGES
 
+    width = max(len(name) for name in STAGES)
     for stage in order_stages(STAGES):
         scope = "per graph" if stage.per_graph else "per recipe"
-        print(f"{stage.name:<10} {scope:<10} needs: {', '.join(stage.needs) or '-':<24} reads: {', '.join(stage.reads)}")
+        print(f"{stage.name:<{width}} {scope:<10} needs: {', '.join(stage.needs) or '-':<24} reads: {', '.join(stage.reads)}")
     return 0
 
 

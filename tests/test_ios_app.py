@@ -244,6 +244,25 @@ def fake_build(root: Path) -> Path:
     return build
 
 
+def test_copy_models_copies_the_variant_the_wrapper_loads(tmp_path):
+    """ios.variant: interface.json maps the compressed package to the bundle name the wrapper loads;
+    that package is copied instead of the uncompressed one, and the catalog gives its size."""
+    build = fake_build(tmp_path)
+    vit = build / "vit"
+    _write(vit / "compressed" / "vit" / "palettize4.mlpackage" / "Manifest.json", "{}")
+    _write(vit / "swift" / "ViTClassifier.swift",
+           CLASSIFIER_WRAPPER.replace("Sendable {\n", 'Sendable {\n    static let modelResourceName: String = "vit_palettize4"\n', 1))
+    _write(vit / "swift" / "interface.json", json.dumps({
+        "wrapper": "image_classifier", "class_name": "ViTClassifier", "variant": "palettize4",
+        "bundle_names": {"compressed/vit/palettize4.mlpackage": "vit_palettize4.mlpackage"}}))
+    dest = tmp_path / "Models"
+    assert copy_models.main([str(build), "--recipes", "vit", "--dest", str(dest)]) == 0
+    entry = json.loads((dest / "models.json").read_text())["models"][0]
+    assert entry["files"] == ["vit_palettize4.mlpackage", "ViTClassifier.swift"]
+    assert entry["variant"] == "palettize4" and entry["model_bytes"] == len("{}")
+    assert (dest / "vit_palettize4.mlpackage" / "Manifest.json").exists() and not (dest / "vit.mlpackage").exists()
+
+
 def test_app_sources_cover_the_features():
     sources = {p.name: p.read_text(encoding="utf-8") for p in APP_SOURCES.glob("*.swift")}
     joined = "\n".join(sources.values())
@@ -305,7 +324,9 @@ def test_copy_models_copies_builds_and_writes_catalog(tmp_path, capsys):
     assert by_name["vit"]["files"] == ["vit.mlpackage", "ViTClassifier.swift"]
     assert by_name["mobileclip"]["kind"] == "embedding_model" and by_name["mobileclip"]["logit_scale"] == 100.0
     assert by_name["tinylm"] == {"name": "tinylm", "kind": "token_model", "class_name": "TinyLM",
-                                 "files": ["tinylm.mlmodel", "TinyLM.swift", "vocab.json"], "logit_scale": None}
+                                 "files": ["tinylm.mlmodel", "TinyLM.swift", "vocab.json"], "logit_scale": None,
+                                 "model_bytes": len("spec"), "variant": None}
+    assert by_name["vit"]["model_bytes"] == len("{}") + len("spec")
 
     registry = (dest / "ModelRegistry.swift").read_text()
     assert swift_syntax_errors(registry) == []

@@ -35,7 +35,7 @@ outputs:
 
 
 def test_every_registered_source_has_a_tiny_fixture():
-    missing = set(source_names()) - set(TINY_SOURCES) - {"open_clip"}  # open_clip: tests/mobileclip
+    missing = set(source_names()) - set(TINY_SOURCES) - {"open_clip", "transformers"}  # tests/mobileclip, tests/hf_models
     assert not missing, f"add a tiny fixture for {sorted(missing)}"
 
 

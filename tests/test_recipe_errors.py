@@ -163,7 +163,7 @@ def test_every_schema_field_has_a_typed_field():
     pairs = {"model": typed.ModelSpec, "image": typed.ImageSpec, "input": typed.InputSpec, "output": typed.OutputSpec,
              "graph": typed.GraphSpec, "classifier": typed.ClassifierSpec, "export": typed.ExportSpec,
              "convert": typed.ConvertSpec, "ios": typed.IosSpec, "tolerance": typed.Tolerance,
-             "validate": typed.ValidateSpec}
+             "validate": typed.ValidateSpec, "compress": typed.CompressSpec}
     for name, cls in pairs.items():
         assert set(defs[name]["properties"]) == names(cls), name
     assert set(defs["convert"]["properties"]["metadata"]["properties"]) == names(typed.MetadataSpec)

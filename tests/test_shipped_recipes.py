@@ -52,7 +52,8 @@ def test_shipped_recipe_builds_validates_and_has_matching_swift(path, build_root
         by_resource = {name.rsplit(".", 1)[0]: rel for rel, name in interface["bundle_names"].items()}
         artifact = build / by_resource[resource]
         spec = read_model_interface(artifact)
-        graph_name = artifact.name.rsplit(".", 1)[0]
+        # a compressed variant (ios.variant) lives at compressed/<graph>/<variant>.mlpackage
+        graph_name = artifact.parent.name if artifact.parent.parent.name == "compressed" else artifact.name.rsplit(".", 1)[0]
         assert interface["models"][graph_name]["inputs"][0]["name"] == spec.inputs[0].name
         names = set(re.findall(r'static let \w*[nN]ame: String = "([^"]+)"', source))
         spec_names = {f.name for f in [*spec.inputs, *spec.outputs]}

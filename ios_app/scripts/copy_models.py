@@ -6,7 +6,8 @@
 For each recipe, from ``build/<recipe>/``:
 
 * ``coreml/*.mlpackage`` and ``coreml/*.mlmodel`` — the Core ML models the wrapper loads
-  (by its ``...ResourceName`` constants; all of them when it names none);
+  (by its ``...ResourceName`` constants; all of them when it names none), or the compressed
+  variant it loads instead (``compressed/<graph>/<variant>.mlpackage``, when ``ios.variant`` is set);
 * ``swift/*.swift`` — the generated wrapper (and any custom-layer classes), and
   ``swift/*.metal`` — custom-layer kernels, which Xcode compiles into the app's Metal library;
 * ``app/*`` — files the wrapper reads at run time (label embeddings, tokenizer files);
@@ -17,7 +18,9 @@ are copied, flat, into ``ios_app/App/Models/``, under the names the wrapper load
 the recipe name, so two recipes' ``image_encoder.mlpackage`` never clash; other files keep
 their names and may be shared only when identical). Then it writes:
 
-* ``models.json`` — ``{"models": [{"name", "kind", "class_name", "files", "logit_scale"}]}``;
+* ``models.json`` — ``{"models": [{"name", "kind", "class_name", "files", "logit_scale",
+  "model_bytes", "variant"}]}`` (``model_bytes``: the copied Core ML models' size on disk, shown in
+  the app's model list);
 * ``ModelRegistry.swift`` — maps each entry to an instance of its generated wrapper, which
   conforms to ModelKit's ``ImageClassifying`` / ``ImageTextEmbedding`` protocols itself.
 
@@ -67,6 +70,11 @@ class ModelBuild:
     logit_scale: float | None = None
     warnings: list[str] = field(default_factory=list)
     bundle_names: dict[Path, str] = field(default_factory=dict)  # source -> name in the app bundle
+    variant: str | None = None  # the compression variant the wrapper loads
+
+    @property
+    def model_bytes(self) -> int:
+        return sum(_disk_size(m) for m in self.models)
 
     @property
     def files(self) -> list[Path]:
@@ -79,6 +87,12 @@ class ModelBuild:
 
 # ---------------------------------------------------------------------------
 # Reading a build directory
+
+
+def _disk_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def _read_json(path: Path) -> dict | None:
@@ -169,10 +183,13 @@ def read_build(recipe_dir: Path) -> ModelBuild | None:
     if not IDENTIFIER.fullmatch(class_name):
         raise CopyError(f"{name}: wrapper class name {class_name!r} is not a Swift identifier")
     bundle_names = {recipe_dir / rel: dest for rel, dest in (interface.get("bundle_names") or {}).items()}
+    # A compressed variant the wrapper loads instead of the converted model (ios.variant).
+    models += sorted(p for p in bundle_names if p.suffix in (".mlpackage", ".mlmodel") and p.exists()
+                     and p.parent.parent.name == "compressed")
     models = _models_the_wrapper_loads(models, swift, warnings, bundle_names)
     return ModelBuild(name=name, kind=kind, class_name=class_name, models=models, swift=swift,
                       app_files=app_files, logit_scale=_logit_scale(app_files), warnings=warnings,
-                      bundle_names=bundle_names)
+                      bundle_names=bundle_names, variant=interface.get("variant"))
 
 
 def find_recipes(build_dir: Path) -> list[str]:
@@ -260,6 +277,8 @@ def render_catalog(builds: list[ModelBuild]) -> str:
         "class_name": b.class_name,
         "files": [b.dest_name(p) for p in b.files],
         "logit_scale": b.logit_scale,
+        "model_bytes": b.model_bytes,
+        "variant": b.variant,
     } for b in builds]
     return json.dumps({"generated_by": "ios_app/scripts/copy_models.py", "models": models}, indent=2) + "\n"
 

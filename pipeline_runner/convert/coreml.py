@@ -28,7 +28,9 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
 
     from pipeline_runner import customops
     from pipeline_runner import progress
+    from pipeline_runner.convert import lowerings as own_lowerings
     from pipeline_runner.convert.classifier import attach_classifier
+    from pipeline_runner.convert.fold import fold_constants
     from pipeline_runner.convert.fixed_shapes import pin_input_shapes
     from pipeline_runner.convert.image_input import coreml_image_inputs, prepend_normalisation
     from pipeline_runner.convert.metadata import stamp
@@ -39,8 +41,17 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
     model = onnx.load(str(onnx_path))
     progress.step("fixed shapes, image normalisation, custom ops")
     model, notes = pin_input_shapes(model, graph)
+    progress.step("folding what pinning made constant (onnxscript optimizer)")
+    model, folding = fold_constants(model)
     model = prepend_normalisation(model, graph)
     model, lowerings = customops.prepare_for_coreml(model, recipe.custom_ops)
+    recipe_lowerings = dict(cfg.lowerings)
+    try:
+        lowerings = {**own_lowerings.lowerings_for(model, recipe_lowerings), **lowerings}
+    except own_lowerings.LoweringImportError as exc:
+        from pipeline_runner.errors import StageError
+
+        raise StageError(recipe.name, "convert", f"convert.lowerings: {exc}") from None
 
     converter = Converter()
     for op_key, lowering in lowerings.items():
@@ -50,7 +61,8 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
     # The NeuralNetwork backend accepts programs authored at opset iOS15 at the newest.
     build_target = target if is_program else min(target, ct.target.iOS15)
     progress.step("onnx2coreml: ONNX → MIL")
-    program = converter.to_mil(model, target=build_target, precision=precision if is_program else None)
+    program = _to_mil(converter, model, recipe, graph, recipe_lowerings, target=build_target,
+                      precision=precision if is_program else None)
 
     kwargs = {"convert_to": cfg.format, "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg.compute_units])}
     kwargs["inputs"] = coreml_image_inputs(ct, graph)
@@ -72,7 +84,25 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
         "specification_version": spec.specificationVersion,
         "deployment_target": recipe.ios.deployment_target,
         "notes": notes,
+        "folding": folding,
     }
+
+
+def _to_mil(converter, model, recipe, graph, recipe_lowerings: dict, **kwargs):
+    """onnx2coreml's lowering, its errors said in recipe terms (no traceback, the field to write)."""
+    from onnx2coreml.errors import ConversionError, Onnx2CoreMLError, UnsupportedOpError
+
+    from pipeline_runner.convert.conversion_errors import lowering_failed_error, missing_ops_error
+    from pipeline_runner.errors import StageError
+
+    try:
+        return converter.to_mil(model, **kwargs)
+    except UnsupportedOpError as exc:
+        raise missing_ops_error(recipe.name, graph.name, model, exc.missing) from None
+    except ConversionError as exc:
+        raise lowering_failed_error(recipe.name, graph.name, model, exc, recipe_lowerings) from None
+    except Onnx2CoreMLError as exc:
+        raise StageError(recipe.name, "convert", f"graph {graph['name']!r}: {exc}") from None
 
 
 def _declare_output_shapes(ct, mlmodel, program):

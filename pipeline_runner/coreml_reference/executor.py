@@ -145,7 +145,8 @@ class MilExecutor:
                 continue
             cache_key = (op.outputs[0][0], fp32) if op.type.startswith("constexpr_") else None
             if cache_key in self._const_cache:  # compressed weights: decompressed once per precision
-                env[op.outputs[0][0]] = self._const_cache[cache_key]
+                for (name, _), value in zip(op.outputs, self._const_cache[cache_key]):
+                    env[name] = value
                 continue
             values = {k: [env[a.name] if a.name is not None else a.value for a in args] for k, args in op.inputs.items()}
             keep = op.type in self._fp32_ops
@@ -167,8 +168,8 @@ class MilExecutor:
                 if keep and isinstance(t, TensorType) and t.dtype == "fp16":
                     self._kept.add(name)
                 conformed.append(env[name])
-            if cache_key is not None and len(op.outputs) == 1:
-                self._const_cache[cache_key] = conformed[0]
+            if cache_key is not None:
+                self._const_cache[cache_key] = tuple(conformed)
             if trace is not None and not op.type.startswith("constexpr_"):
                 dtypes = tuple(("fp32" if (fp32 or keep) and t.dtype == "fp16" else t.dtype) if isinstance(t, TensorType)
                                else t.kind for _, t in op.outputs)

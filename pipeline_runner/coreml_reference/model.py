@@ -42,12 +42,18 @@ class ReferenceModel:
     """Use :func:`load_model`. ``predict`` and ``trace`` take a dict of input name -> array
     (image inputs: HxWx3 uint8 RGB array or PIL image)."""
 
-    def __init__(self, spec, engine, kind: str, path: str):
+    def __init__(self, spec, engine, kind: str, path: str, function: str | None = None):
         self.spec = spec
         self.kind = kind  # "mlprogram" | "neuralnetwork"
         self.path = path
         self._engine = engine
         desc = spec.description
+        if desc.functions:  # a multifunction package: the chosen (or default) function's interface
+            self.function = function or desc.defaultFunctionName
+            desc = next((f for f in desc.functions if f.name == self.function), None)
+            if desc is None:
+                raise CoreMLReferenceError(f"{path}: no function {self.function!r} "
+                                           f"(has {[f.name for f in spec.description.functions]})")
         self.input_names = [i.name for i in desc.input]
         self.output_names = [o.name for o in desc.output]
         self._inputs = {i.name: i.type for i in desc.input}
@@ -57,6 +63,11 @@ class ReferenceModel:
     def compute_precision(self) -> str:
         """'fp16', 'fp32' or 'mixed': the float types the program's ops compute in."""
         return self._engine.compute_precision()
+
+    @property
+    def program(self):
+        """The parsed ML Program (``Program``), or None for a NeuralNetwork model."""
+        return getattr(self._engine, "executor", None) and self._engine.executor.program
 
     @property
     def op_types(self) -> set[str]:
@@ -120,12 +131,12 @@ class ReferenceModel:
 
 
 class _MilEngine:
-    def __init__(self, spec, weights_dir):
+    def __init__(self, spec, weights_dir, function: str | None = None):
         from .executor import MilExecutor
         from .ops import REGISTRY
         from .program import parse_program
 
-        function = spec.description.defaultFunctionName or None  # multifunction packages
+        function = function or spec.description.defaultFunctionName or None  # multifunction packages
         self.executor = MilExecutor(parse_program(spec.mlProgram, weights_dir, function), REGISTRY)
 
     def op_types(self):
@@ -148,17 +159,18 @@ class _MilEngine:
         return self.executor.run(feeds, fp32=fp32, trace=trace, fp32_ops=fp32_ops)
 
 
-def load_model(path, custom_layers: dict | None = None) -> ReferenceModel:
+def load_model(path, custom_layers: dict | None = None, function: str | None = None) -> ReferenceModel:
     """Load a saved .mlpackage (ML Program) or .mlmodel (NeuralNetwork or ML Program) from disk.
 
     ``custom_layers`` maps a NeuralNetwork custom layer's ``className`` to
     ``fn(inputs: list[np.ndarray], parameters: dict) -> list[np.ndarray]``.
-    Raises UnsupportedOpError listing every op / layer type the executor lacks.
+    Raises UnsupportedOpError listing every op / layer type the executor lacks. ``function``:
+    which function of a multifunction package (default: its default function).
     """
     spec, weights_dir = read_spec(path)
     kind = spec.WhichOneof("Type")
     if kind == "mlProgram":
-        return ReferenceModel(spec, _MilEngine(spec, weights_dir), "mlprogram", os.fspath(path))
+        return ReferenceModel(spec, _MilEngine(spec, weights_dir, function), "mlprogram", os.fspath(path), function)
     if kind in ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor"):
         from .nn.engine import NNEngine
 

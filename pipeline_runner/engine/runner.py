@@ -246,7 +246,23 @@ def _write_validation_summary(build_dir: Path, manifest: Manifest) -> None:
     summary = {"recipe": manifest.data.get("recipe"),
                "passed": all(r.get("passed", False) for r in reports.values()),
                "graphs": reports}
+    compression = _compression_tables(build_dir, manifest)
+    if compression:
+        summary["compression"] = compression
     text = json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n"  # reports are strict JSON
     path = build_dir / "validation.json"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
+
+
+def _compression_tables(build_dir: Path, manifest: Manifest) -> dict:
+    """Each graph's size/accuracy table of its compression variants and the suggested variant."""
+    tables = {}
+    for name, rec in sorted(manifest.data["stages"].items()):
+        if not name.startswith("compress[") or rec.get("status") not in ("ok", "failed"):
+            continue
+        info = rec.get("info", {})
+        if info.get("table"):
+            tables[rec.get("key_doc", {}).get("graph") or name] = {"table": info["table"],
+                                                                   "suggested": info.get("suggested")}
+    return tables

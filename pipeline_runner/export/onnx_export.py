@@ -13,25 +13,32 @@ def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: P
 
     from pipeline_runner import customops
     from pipeline_runner import progress
+    from pipeline_runner.export.output_names import rename_outputs
 
     input_names = [i.name for i in graph.inputs]
     output_names = [o.name for o in graph.outputs]
     args = tuple(torch.from_numpy(dummy[name]) for name in input_names)
     dynamic_axes = {i.name: {int(a): n for a, n in i.dynamic_axes.items()} for i in graph.inputs if i.dynamic_axes}
     opset = export_cfg.opset
-    exporter = "dynamo" if export_cfg.exporter == "dynamo" else "TorchScript"
+    dynamo = export_cfg.exporter == "dynamo"
+    exporter = "dynamo" if dynamo else "TorchScript"
     progress.step(f"torch.onnx.export ({exporter}): tracing, ONNX export, optimiser")
     with customops.exporting(custom_ops), torch.no_grad():
         torch.onnx.export(
             module, args, str(out_path),
-            input_names=input_names, output_names=output_names,
-            dynamic_axes=dynamic_axes or None,
+            input_names=input_names,
+            # dynamo: outputs are renamed afterwards, where a name clash is resolved (output_names.py)
+            output_names=None if dynamo else output_names,
+            dynamic_axes=None if dynamo else dynamic_axes or None,
+            dynamic_shapes=dynamo_dynamic_shapes(module, graph) if dynamo and dynamic_axes else None,
             opset_version=opset,
             do_constant_folding=export_cfg.constant_folding,
-            dynamo=export_cfg.exporter == "dynamo",
+            dynamo=dynamo,
             external_data=False,
         )
     model = onnx.load(str(out_path))
+    if dynamo:
+        model = rename_outputs(model, output_names)
     actual_outputs = [o.name for o in model.graph.output]
     if actual_outputs != output_names:
         raise ValueError(f"the exported graph has outputs {actual_outputs}, the recipe declares {output_names}; "
@@ -53,3 +60,22 @@ def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: P
         "nodes": sum(histogram.values()),
         "dynamic_axes": {k: {str(a): n for a, n in v.items()} for k, v in dynamic_axes.items()},
     }
+
+
+def dynamo_dynamic_shapes(module, graph):
+    """The recipe's dynamic axes as torch.export ``dynamic_shapes``, shaped like ``module.forward``'s arguments.
+
+    torch.onnx turns ``dynamic_axes`` into ``dynamic_shapes`` by matching input names to
+    forward's parameter names, which fails for a ``forward(*args)`` wrapper (e.g. the
+    transformers source's); positional specs work for both forms.
+    """
+    import inspect
+
+    import torch
+
+    specs = tuple({int(a) % len(i.shape): torch.export.Dim.DYNAMIC for a in i.dynamic_axes} or None
+                  for i in graph.inputs)
+    params = list(inspect.signature(module.forward).parameters.values())
+    if params and params[0].kind is inspect.Parameter.VAR_POSITIONAL:
+        return (specs,)
+    return specs

@@ -1,10 +1,21 @@
-"""Read a local weights file into a state dict and load it with a clear report of mismatches."""
+"""Read a local weights file into a state dict, map its keys, and load it with a clear report of mismatches.
+
+``model.checkpoint`` is a path (a weights file, or a model directory holding
+``model.safetensors``/``pytorch_model.bin``) or an object ``{path, strip_prefix,
+add_prefix, ignore_keys}``: a checkpoint saved from a wrapper (keys ``bert.*``, an
+unused pooler) loads without rewriting the file.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline_runner.errors import PipelineError
+
+# Weights inside a checkpoint directory, in order of preference (Transformers' names).
+DIRECTORY_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth")
 
 # Common wrappers around a state dict in saved training checkpoints.
 _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict", "module")
@@ -12,6 +23,62 @@ _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict", "module")
 
 class CheckpointError(PipelineError, ValueError):
     """The checkpoint cannot be read or does not fit the model: a user error, reported without traceback."""
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    path: Path  # a weights file or a model directory
+    strip_prefix: str = ""
+    add_prefix: str = ""
+    ignore_keys: tuple[str, ...] = ()
+
+    @property
+    def weights_file(self) -> Path:
+        return directory_weights(self.path) if self.path.is_dir() else self.path
+
+    def files(self) -> list[Path]:
+        """The files whose content the model depends on (the build stage's cache key)."""
+        files = [self.weights_file]
+        if self.path.is_dir() and (self.path / "config.json").is_file():
+            files.append(self.path / "config.json")
+        return files
+
+
+def checkpoint_spec(recipe) -> CheckpointSpec | None:
+    """The recipe's ``model.checkpoint`` (plain path or object form), or None."""
+    path = recipe.checkpoint_path()
+    if path is None:
+        return None
+    ref = recipe.model.checkpoint
+    return CheckpointSpec(path=path, strip_prefix=ref.strip_prefix, add_prefix=ref.add_prefix,
+                          ignore_keys=ref.ignore_keys)
+
+
+def directory_weights(directory: Path) -> Path:
+    for name in DIRECTORY_WEIGHTS:
+        if (directory / name).is_file():
+            return directory / name
+    raise CheckpointError(f"checkpoint directory {directory} holds none of {', '.join(DIRECTORY_WEIGHTS)}")
+
+
+def map_keys(state: dict, spec: CheckpointSpec) -> tuple[dict, list[str]]:
+    """(state with ``ignore_keys`` dropped and prefixes mapped, the keys ignored).
+
+    A glob matches a key as saved, after ``strip_prefix``, or as finally mapped; ``strip_prefix`` leaves keys without
+    the prefix as they are (they are then listed as unexpected if the model lacks them).
+    """
+    mapped, ignored = {}, []
+    for key, value in state.items():
+        stripped = key.removeprefix(spec.strip_prefix) if spec.strip_prefix else key
+        new = spec.add_prefix + stripped
+        if any(fnmatch.fnmatchcase(k, g) for k in {key, stripped, new} for g in spec.ignore_keys):
+            ignored.append(key)
+            continue
+        if new in mapped:
+            raise CheckpointError(f"checkpoint keys collide after mapping: two keys become {new!r} "
+                                  "(check model.checkpoint.strip_prefix/add_prefix)")
+        mapped[new] = value
+    return mapped, sorted(ignored)
 
 
 def read_state_dict(path: Path) -> dict:

@@ -14,6 +14,7 @@ _SOURCE_MODULES = (
     "pipeline_runner.models.timm_source",
     "pipeline_runner.models.python_source",
     "pipeline_runner.models.open_clip_source",
+    "pipeline_runner.models.transformers_source",
 )
 
 

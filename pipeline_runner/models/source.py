@@ -25,6 +25,10 @@ class ModelSource:
         library (``pipeline-runner check`` runs it); sources that must import their library to
         know raise ``errors.ModelSpecError`` from ``create`` instead, which the build stage
         reports as a located recipe error.
+    forward(model) -> nn.Module: what the ``forward`` entry exports and validates, when the model's
+        own forward does not return tensors (e.g. a Transformers ModelOutput); default: the model.
+    checkpoint_params(directory) -> params: defaults for ``model.params`` read from a checkpoint
+        directory (e.g. a Transformers config.json); the recipe's params override them.
     """
 
     name: str
@@ -34,6 +38,8 @@ class ModelSource:
     adapt_state_dict: Callable[[dict, str], dict] | None = None
     app_files: "AppFiles | None" = None
     check: Callable[[str, dict], list] | None = None
+    checkpoint_params: Callable[[Any], dict] | None = None
+    forward: Callable[[Module], Module] | None = None
     describe: str = ""
 
 

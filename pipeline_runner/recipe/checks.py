@@ -157,12 +157,20 @@ def _checkpoint(doc, data):
     ckpt = data["model"].get("checkpoint")
     if not ckpt:
         return []
-    path = resolve_relative(doc, ckpt)
+    at = ("model", "checkpoint", "path") if isinstance(ckpt, dict) else ("model", "checkpoint")
+    path = resolve_relative(doc, ckpt["path"] if isinstance(ckpt, dict) else ckpt)
+    if path.is_dir():
+        from pipeline_runner.models.checkpoint import DIRECTORY_WEIGHTS
+
+        if not any((path / name).is_file() for name in DIRECTORY_WEIGHTS):
+            return [doc.problem(at, f"checkpoint directory {path} holds no weights file",
+                                f"expected one of {', '.join(DIRECTORY_WEIGHTS)}")]
+        return []
     if not path.suffix in CHECKPOINT_SUFFIXES:
-        return [doc.problem(("model", "checkpoint"), f"unsupported checkpoint type {path.suffix!r}",
-                            f"use one of {', '.join(CHECKPOINT_SUFFIXES)}")]
+        return [doc.problem(at, f"unsupported checkpoint type {path.suffix!r}",
+                            f"use one of {', '.join(CHECKPOINT_SUFFIXES)}, or a model directory")]
     if not path.is_file():
-        return [doc.problem(("model", "checkpoint"), f"checkpoint file not found: {path}",
+        return [doc.problem(at, f"checkpoint file not found: {path}",
                             "paths are relative to the recipe file")]
     return []
 
@@ -314,3 +322,6 @@ def semantic_problems(doc: YamlDocument, data: dict, broken: set[str] = frozense
         if not sections & broken:
             problems.extend(fn(doc, data))
     return problems
+
+
+from pipeline_runner.recipe import compress_checks  # noqa: E402,F401  (registers its checks)

@@ -90,11 +90,21 @@ class NormCalibrationSpec:
 
 
 @dataclass(frozen=True)
+class CheckpointRef:
+    """``model.checkpoint``: a plain path is ``{path: ...}``; the key mapping applies while loading."""
+
+    path: str  # relative to the recipe: a weights file or a model directory
+    strip_prefix: str = ""
+    add_prefix: str = ""
+    ignore_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     source: str
     architecture: str
     params: dict[str, Any]
-    checkpoint: str | None
+    checkpoint: CheckpointRef | None
     seed: int
     norm_calibration: NormCalibrationSpec
 
@@ -123,6 +133,7 @@ class ConvertSpec:
     compute_units: str
     fp32_op_types: tuple[str, ...]
     metadata: MetadataSpec
+    lowerings: dict[str, str] = field(default_factory=dict)  # OpType or domain::OpType -> "module:function"
 
     @property
     def is_program(self) -> bool:
@@ -140,6 +151,7 @@ class IosSpec:
     wrapper: str  # image_classifier, embedding_model, token_model, none
     class_name: str | None = None
     labels: tuple[str, ...] | None = None
+    variant: str | None = None  # a compress variant the wrapper loads instead of the uncompressed model
 
     @property
     def major(self) -> int:
@@ -177,6 +189,27 @@ class ValidateSpec:
 
 
 @dataclass(frozen=True)
+class MultifunctionSpec:
+    name: str
+    functions: tuple[str, ...]  # graph names; the first is the default function
+    variant: str | None = None
+
+
+@dataclass(frozen=True)
+class CompressSpec:
+    """``compress``: each variant's sections are the keyword arguments of coremltools' op configs,
+    kept as data (``pipeline_runner.compress.variants`` reads them) since they map one to one."""
+
+    tolerance: Tolerance
+    variants: tuple[dict[str, Any], ...] = ()
+    multifunction: tuple[MultifunctionSpec, ...] = ()
+
+    def variants_for(self, graph: str) -> list[dict]:
+        """The variants that apply to ``graph`` (a variant without ``graphs`` applies to all)."""
+        return [v for v in self.variants if not v.get("graphs") or graph in v["graphs"]]
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     model: ModelSpec
@@ -186,6 +219,7 @@ class Recipe:
     convert: ConvertSpec
     ios: IosSpec
     validate: ValidateSpec
+    compress: CompressSpec
     path: Path = field(compare=False)
     doc: YamlDocument = field(repr=False, compare=False)
     sha256: str = field(compare=False)  # of the recipe data with defaults applied
@@ -198,7 +232,7 @@ class Recipe:
         from pipeline_runner.recipe.checks import resolve_relative
 
         ckpt = self.model.checkpoint
-        return resolve_relative(self.doc, ckpt) if ckpt else None
+        return resolve_relative(self.doc, ckpt.path) if ckpt else None
 
     def model_error(self, exc) -> Exception:
         """A model source's complaint (ModelSpecError) about ``model.*`` fields, located in this recipe's file."""
@@ -245,17 +279,23 @@ def from_data(data: dict, path: Path, doc: YamlDocument) -> Recipe:
     return Recipe(
         name=data["name"],
         description=data.get("description"),
-        model=_build(ModelSpec, data["model"]),
+        model=_build(ModelSpec, _checkpoint_as_object(data["model"])),
         graphs=tuple(_build(GraphSpec, g) for g in graphs),
         export=_build(ExportSpec, data["export"]),
         custom_ops=tuple(CustomOp.from_data(op, i, opset) for i, op in enumerate(data["custom_ops"])),
         convert=_build(ConvertSpec, data["convert"]),
         ios=_build(IosSpec, data["ios"]),
         validate=_build(ValidateSpec, data["validate"]),
+        compress=_build(CompressSpec, data["compress"]),
         path=path,
         doc=doc,
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
     )
+
+
+def _checkpoint_as_object(model: dict) -> dict:
+    ckpt = model.get("checkpoint")
+    return {**model, "checkpoint": {"path": ckpt}} if isinstance(ckpt, str) else model
 
 
 def _build(cls, value: dict):

@@ -176,6 +176,7 @@ def _compression(build_dir: Path, stages: dict) -> list[dict] | None:
         rows = info.get("table")
         if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
             columns = list(dict.fromkeys(k for r in rows for k in r))
+            columns.sort(key=lambda c: c != "variant")  # the manifest sorts keys; the variant's name leads
             tables.append({"stage": name, "graph": rec.get("key_doc", {}).get("graph") or name,
                            "columns": columns, "rows": rows, "suggested": info.get("suggested")})
     return tables or None

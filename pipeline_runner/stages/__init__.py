@@ -14,6 +14,8 @@ _STAGE_MODULES = (
     "pipeline_runner.stages.export",
     "pipeline_runner.stages.convert",
     "pipeline_runner.stages.validate",
+    "pipeline_runner.stages.compress",
+    "pipeline_runner.stages.multifunction",
     "pipeline_runner.stages.app_files",
     "pipeline_runner.stages.swift",
 )

@@ -16,9 +16,10 @@ def run(ctx: StageContext) -> StageResult:
     progress.step("importing torch")
     from safetensors.torch import save_model
 
+    from pipeline_runner.models.checkpoint import checkpoint_spec
     from pipeline_runner.models.instantiate import create_model
 
-    checkpoint = ctx.recipe.checkpoint_path()
+    checkpoint = checkpoint_spec(ctx.recipe)
     progress.step("creating the model" + (" and loading the checkpoint" if checkpoint else " (seeded random weights)"))
     model = create_model(ctx.recipe, checkpoint, foreign=True)
     norm = _calibrate_norm(ctx, model) if checkpoint is None else None
@@ -31,10 +32,13 @@ def run(ctx: StageContext) -> StageResult:
         "architecture": spec.architecture,
         "parameters": params,
         "random_weights": checkpoint is None,
-        "checkpoint": spec.checkpoint,  # as the recipe writes it (relative to it): no machine path
+        # as the recipe writes it (relative to it): no machine path
+        "checkpoint": spec.checkpoint.path if spec.checkpoint else None,
         "seed": spec.seed,
         "norm_statistics": norm,
     }
+    if checkpoint is not None and (checkpoint.strip_prefix or checkpoint.add_prefix or checkpoint.ignore_keys):
+        info["checkpoint_keys_ignored"] = getattr(model, "ignored_checkpoint_keys", [])
     ctx.output(INFO).write_text(json.dumps(info, indent=2) + "\n")
     notes = []
     if checkpoint is None:
@@ -85,8 +89,13 @@ def _calibrate_norm(ctx, model) -> dict | None:
 
 
 def _checkpoint_files(recipe):
-    path = recipe.checkpoint_path()
-    return [path] if path else []
+    from pipeline_runner.models.checkpoint import CheckpointError, checkpoint_spec
+
+    spec = checkpoint_spec(recipe)
+    try:
+        return spec.files() if spec else []
+    except CheckpointError:  # a directory without weights: the recipe check reports it
+        return []
 
 
 STAGE = Stage(
@@ -95,7 +104,7 @@ STAGE = Stage(
     run=run,
     # The graphs' inputs and entries feed the BatchNorm re-estimation of random-weight builds.
     reads=("model", "graphs[].name", "graphs[].inputs", "graphs[].entry"),
-    tools=("torch", "timm", "open_clip_torch", "safetensors"),
+    tools=("torch", "timm", "open_clip_torch", "transformers", "safetensors"),
     code=("pipeline_runner.models",),
     reads_files=_checkpoint_files,
 )

@@ -31,6 +31,22 @@ def run(ctx: StageContext) -> StageResult:
     return StageResult([rel], info=info, notes=info["notes"])
 
 
+def _lowering_files(recipe) -> list:
+    """The source files of the recipe's own lowerings: editing one reruns convert."""
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    files = []
+    for ref in recipe.convert.lowerings.values():
+        try:
+            spec = find_spec(ref.partition(":")[0])
+        except (ImportError, ValueError):
+            continue  # convert reports the bad reference
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            files.append(Path(spec.origin))
+    return files
+
+
 STAGE = Stage(
     name="convert",
     version=1,
@@ -38,6 +54,7 @@ STAGE = Stage(
     per_graph=True,
     needs=("export",),
     reads=("graph", "convert", "ios.deployment_target", "custom_ops"),
-    tools=("onnx", "onnx2coreml", "coremltools"),
+    tools=("onnx", "onnx2coreml", "coremltools", "onnxscript"),
     code=("pipeline_runner.convert", "pipeline_runner.customops"),
+    reads_files=_lowering_files,
 )

@@ -21,6 +21,22 @@ def bundle_name(recipe_name: str, filename: str) -> str:
     return f"{recipe_name}_{filename}"
 
 
+def _variant_artifact(recipe, graph_name: str, ctx: StageContext) -> str | None:
+    """The compressed package of ``ios.variant`` for this graph, if the variant compresses it and
+    the compress stage wrote it (a variant that failed to compress leaves the model uncompressed)."""
+    from pipeline_runner.compress.variants import compressed_artifact, variants_for
+
+    name = recipe.ios.variant
+    if not name or name not in {v["name"] for v in variants_for(recipe, graph_name)}:
+        return None
+    rel = compressed_artifact(graph_name, name)
+    if not ctx.existing(rel).exists():
+        ctx.log(f"ios.variant {name}: no compressed package for {graph_name} (its compression failed); "
+                "the wrapper loads the uncompressed model")
+        return None
+    return rel
+
+
 def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.swift.custom_layer import generate_custom_layer
     from pipeline_runner.swift.spec_reader import read_model_interface
@@ -47,7 +63,11 @@ def run(ctx: StageContext) -> StageResult:
 
     def model_resource(graph_name: str) -> str:
         rel = coreml_artifact(recipe, graph_name)
-        bundle[rel] = bundle_name(recipe.name, rel.split("/")[-1])
+        filename = rel.split("/")[-1]
+        variant = _variant_artifact(recipe, graph_name, ctx)
+        if variant:  # ios.variant: the wrapper loads the compressed package, named after graph and variant
+            rel, filename = variant, f"{graph_name}_{recipe.ios.variant}.mlpackage"
+        bundle[rel] = bundle_name(recipe.name, filename)
         return bundle[rel].rsplit(".", 1)[0]
 
     ios = recipe.ios
@@ -80,6 +100,7 @@ def run(ctx: StageContext) -> StageResult:
     # bundle_names: build-relative path -> file name in the app bundle (what the wrapper loads).
     ctx.output(rel).write_text(json.dumps({"wrapper": ios.wrapper, "class_name": ios.class_name,
                                            "models": interfaces, "bundle_names": bundle,
+                                           "variant": ios.variant,
                                            "custom_layers_needing_code": hand_written},
                                           indent=2, sort_keys=True) + "\n")
     artifacts.append(rel)
@@ -93,8 +114,8 @@ STAGE = Stage(
     name="swift",
     version=2,
     run=run,
-    needs=("convert",),
-    reads=("ios", "graphs", "custom_ops", "convert.compute_units"),
+    needs=("convert", "compress"),
+    reads=("ios", "graphs", "custom_ops", "convert.compute_units", "compress.variants"),
     tools=("coremltools", "onnx"),
     code=("pipeline_runner.swift", "pipeline_runner.stages.swift", "pipeline_runner.recipe"),
 )

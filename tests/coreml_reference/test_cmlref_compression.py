@@ -14,15 +14,33 @@ from pipeline_runner.coreml_reference import load_model
 def _compress(kind, mlmodel):
     import coremltools.optimize.coreml as cto
 
+    def cfg(op_config):
+        return cto.OptimizationConfig(global_config=op_config)
+
+    palettize = cfg(cto.OpPalettizerConfig(nbits=4, mode="uniform", weight_threshold=1))
+    quantize = cfg(cto.OpLinearQuantizerConfig(mode="linear_symmetric", weight_threshold=1))
+    prune = cfg(cto.OpMagnitudePrunerConfig(target_sparsity=0.5, weight_threshold=1))
     if kind == "palettize":
-        op_config = cto.OpPalettizerConfig(nbits=4, mode="uniform", weight_threshold=1)
-        return cto.palettize_weights(mlmodel, cto.OptimizationConfig(global_config=op_config))
-    op_config = cto.OpLinearQuantizerConfig(mode="linear_symmetric", weight_threshold=1)
-    return cto.linear_quantize_weights(mlmodel, cto.OptimizationConfig(global_config=op_config))
+        return cto.palettize_weights(mlmodel, palettize)
+    if kind == "palettize_grouped":
+        return cto.palettize_weights(mlmodel, cfg(cto.OpPalettizerConfig(
+            nbits=3, mode="kmeans", granularity="per_grouped_channel", group_size=16, weight_threshold=1)))
+    if kind == "quantize_block":
+        return cto.linear_quantize_weights(mlmodel, cfg(cto.OpLinearQuantizerConfig(
+            mode="linear", granularity="per_block", block_size=8, weight_threshold=1)))
+    if kind == "prune":
+        return cto.prune_weights(mlmodel, prune)
+    if kind == "prune_palettize":
+        return cto.palettize_weights(cto.prune_weights(mlmodel, prune), palettize, joint_compression=True)
+    if kind == "prune_quantize":
+        return cto.linear_quantize_weights(cto.prune_weights(mlmodel, prune), quantize, joint_compression=True)
+    return cto.linear_quantize_weights(mlmodel, quantize)
 
 
-@pytest.mark.parametrize("target", ["iOS16", "iOS18"])
-@pytest.mark.parametrize("kind", ["palettize", "quantize"])
+@pytest.mark.parametrize("target,kind", [
+    *[(t, k) for t in ("iOS16", "iOS18") for k in ("palettize", "quantize", "prune")],
+    *[("iOS18", k) for k in ("palettize_grouped", "quantize_block", "prune_palettize", "prune_quantize")],
+])
 def test_compressed_weights_match_coremltools_decompression(tmp_path, target, kind):
     import coremltools as ct
     import coremltools.optimize.coreml as cto

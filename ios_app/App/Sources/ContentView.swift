@@ -43,7 +43,8 @@ struct DemoView: View {
             VStack(alignment: .leading, spacing: 16) {
                 Picker("Model", selection: $store.pickerSelection) {
                     ForEach(store.entries) { entry in
-                        Text("\(entry.name) (\(entry.className))").tag(Optional(entry.name))
+                        Text("\(entry.name) (\(entry.className))\(entry.sizeText.map { ", \($0)" } ?? "")")
+                            .tag(Optional(entry.name))
                     }
                 }
                 .pickerStyle(.menu)

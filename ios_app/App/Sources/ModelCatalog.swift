@@ -27,13 +27,23 @@ struct ModelEntry: Codable, Identifiable, Hashable, Sendable {
     let files: [String]
     /// For embedding models: the multiplier of cosine similarities, when the build shipped one.
     let logitScale: Float?
+    /// Bytes on disk of the Core ML models the wrapper loads (absent in older catalogs).
+    let modelBytes: Int?
+    /// The compression variant the wrapper loads (`ios.variant`), if any.
+    let variant: String?
+
+    /// "12.3 MB", or nil when the catalog does not say.
+    var sizeText: String? {
+        modelBytes.map { ByteCountFormatter.string(fromByteCount: Int64($0), countStyle: .file) }
+    }
 
     var id: String { name }
 
     private enum CodingKeys: String, CodingKey {
-        case name, kind, files
+        case name, kind, files, variant
         case className = "class_name"
         case logitScale = "logit_scale"
+        case modelBytes = "model_bytes"
     }
 }
 

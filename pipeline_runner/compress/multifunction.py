@@ -1,0 +1,32 @@
+"""Graphs as functions of one multifunction package (iOS 18), sharing their identical weights.
+
+``coremltools.utils.save_multifunction`` merges the programs and deduplicates equal constants
+across functions (MobileCLIP's zero-shot classifier repeats the image encoder's weights).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+
+def multifunction_artifact(name: str) -> str:
+    return f"multifunction/{name}.mlpackage"
+
+
+def multifunction_report(name: str) -> str:
+    return f"multifunction/{name}.json"
+
+
+def save_shared(sources: dict[str, Path], out: Path) -> None:
+    """One package whose functions are ``sources`` (function name -> single-function package);
+    the first is the default function."""
+    import coremltools as ct
+
+    desc = ct.utils.MultiFunctionDescriptor()
+    for function, path in sources.items():
+        desc.add_function(str(path), src_function_name="main", target_function_name=function)
+    desc.default_function_name = next(iter(sources))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ct.utils.save_multifunction(desc, str(out))
