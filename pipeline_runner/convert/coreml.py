@@ -22,8 +22,50 @@ def deployment_target(ct, version: str):
 
 def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, random_weights: bool,
                   norm_statistics: str | None = None) -> dict:
-    import coremltools as ct
+    """Convert one graph; several Core ML shapes (``inputs[].coreml``) go through ``multi_shape``."""
     import onnx
+
+    from pipeline_runner import progress
+    from pipeline_runner.convert import multi_shape, shape_specs
+    from pipeline_runner.convert.metadata import stamp
+
+    cfg = recipe.convert
+    plan = shape_specs.plan(graph)
+    folding = []  # one record per converted shape: what pinning made constant and the optimizer folded
+    progress.step("loading ONNX")
+    model = onnx.load(str(onnx_path))
+    if plan.flexible:
+        shapes_info = multi_shape.convert_flexible(model, out_path, recipe, graph, plan,
+                                                   lambda m, shapes: build_mlmodel(m, recipe, graph, shapes, folding),
+                                                   lambda mlmodel: stamp(mlmodel, recipe, graph, key, random_weights,
+                                                                        norm_statistics))
+    else:
+        mlmodel = build_mlmodel(model, recipe, graph, plan.default.shapes, folding)
+        stamp(mlmodel, recipe, graph, key, random_weights, norm_statistics)
+        progress.step("saving Core ML model")
+        mlmodel.save(str(out_path))
+        shapes_info = {"kind": "fixed", "shapes": {n: list(s) for n, s in plan.default.shapes.items()}}
+    import coremltools as ct
+
+    spec = ct.utils.load_spec(str(out_path))
+    return {
+        "format": cfg.format,
+        "precision": cfg.precision if cfg.is_program else "fp32 (NeuralNetwork: set by the runtime)",
+        "specification_version": spec.specificationVersion,
+        "deployment_target": recipe.ios.deployment_target,
+        "coreml_shapes": shapes_info,
+        "notes": plan.notes,
+        "folding": folding[0],  # the default shape's (converted first)
+        **({"folding_per_shape": folding} if len(folding) > 1 else {}),
+    }
+
+
+def build_mlmodel(model, recipe, graph, shapes: dict, folding: list | None = None):
+    """ONNX ``model`` with its inputs pinned to ``shapes`` → an in-memory coremltools MLModel (not stamped).
+
+    Folding runs after pinning, for each shape (what pinning made constant differs per shape);
+    its record is appended to ``folding``."""
+    import coremltools as ct
     from onnx2coreml import Converter
 
     from pipeline_runner import customops
@@ -33,16 +75,16 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
     from pipeline_runner.convert.fold import fold_constants
     from pipeline_runner.convert.fixed_shapes import pin_input_shapes
     from pipeline_runner.convert.image_input import coreml_image_inputs, prepend_normalisation
-    from pipeline_runner.convert.metadata import stamp
 
     cfg = recipe.convert
     is_program = cfg.is_program
-    progress.step("loading ONNX")
-    model = onnx.load(str(onnx_path))
-    progress.step("fixed shapes, image normalisation, custom ops")
-    model, notes = pin_input_shapes(model, graph)
+    progress.step("fixed shapes " + ", ".join(f"{n} {list(s)}" for n, s in shapes.items())
+                  + "; image normalisation, custom ops")
+    model = pin_input_shapes(model, shapes)
     progress.step("folding what pinning made constant (onnxscript optimizer)")
-    model, folding = fold_constants(model)
+    model, folded = fold_constants(model)
+    if folding is not None:
+        folding.append(folded)
     model = prepend_normalisation(model, graph)
     model, lowerings = customops.prepare_for_coreml(model, recipe.custom_ops)
     recipe_lowerings = dict(cfg.lowerings)
@@ -65,7 +107,7 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
                       precision=precision if is_program else None)
 
     kwargs = {"convert_to": cfg.format, "compute_units": getattr(ct.ComputeUnit, _UNITS[cfg.compute_units])}
-    kwargs["inputs"] = coreml_image_inputs(ct, graph)
+    kwargs["inputs"] = coreml_image_inputs(ct, graph, shapes)
     kwargs["classifier_config"] = attach_classifier(ct, program, graph)
     kwargs["minimum_deployment_target"] = target
     if is_program:
@@ -74,18 +116,7 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
     mlmodel = ct.convert(program, **kwargs)
     if not is_program:
         mlmodel = _declare_output_shapes(ct, mlmodel, program)
-    stamp(mlmodel, recipe, graph, key, random_weights, norm_statistics)
-    progress.step("saving Core ML model")
-    mlmodel.save(str(out_path))
-    spec = mlmodel.get_spec()
-    return {
-        "format": cfg.format,
-        "precision": cfg.precision if is_program else "fp32 (NeuralNetwork: set by the runtime)",
-        "specification_version": spec.specificationVersion,
-        "deployment_target": recipe.ios.deployment_target,
-        "notes": notes,
-        "folding": folding,
-    }
+    return mlmodel
 
 
 def _to_mil(converter, model, recipe, graph, recipe_lowerings: dict, **kwargs):
@@ -102,7 +133,7 @@ def _to_mil(converter, model, recipe, graph, recipe_lowerings: dict, **kwargs):
     except ConversionError as exc:
         raise lowering_failed_error(recipe.name, graph.name, model, exc, recipe_lowerings) from None
     except Onnx2CoreMLError as exc:
-        raise StageError(recipe.name, "convert", f"graph {graph['name']!r}: {exc}") from None
+        raise StageError(recipe.name, "convert", f"graph {graph.name!r}: {exc}") from None
 
 
 def _declare_output_shapes(ct, mlmodel, program):

@@ -1,28 +1,36 @@
-"""Core ML conversion needs fixed input shapes: pin dynamic axes to the dummy-input shape."""
+"""onnx2coreml lowers static shapes only: pin every graph input to one concrete shape before lowering."""
 
 from __future__ import annotations
 
 
-def pin_input_shapes(model, graph) -> tuple[object, list[str]]:
-    """Set every graph input's dims to the recipe's dummy shape; return notes on what was pinned."""
+def pin_input_shapes(model, shapes: dict[str, tuple[int, ...]]):
+    """A copy of ONNX ``model`` whose inputs have exactly ``shapes`` (name → dims), intermediates re-inferred.
+
+    A dim the ONNX graph fixes to another size cannot be re-pinned: that is a ValueError naming the
+    input and axis (declare the axis in ``dynamic_axes`` so the export keeps it symbolic).
+    """
     import onnx
 
-    shapes = {i.name: i.shape for i in graph.inputs}
-    notes = []
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    changed = False
     for vi in model.graph.input:
         if vi.name not in shapes:
             continue
         dims = vi.type.tensor_type.shape.dim
         for axis, (dim, size) in enumerate(zip(dims, shapes[vi.name], strict=True)):
-            if not dim.HasField("dim_value"):
-                notes.append(f"input {vi.name!r} axis {axis} ({dim.dim_param or '?'}) is fixed to {size} in Core ML")
-                dim.Clear()
-                dim.dim_value = size
-    if notes:
+            if dim.HasField("dim_value"):
+                if dim.dim_value != size:
+                    raise ValueError(f"input {vi.name!r} axis {axis} is {dim.dim_value} in the ONNX graph, so Core ML "
+                                     f"cannot take {size} there; add the axis to inputs[].dynamic_axes")
+                continue
+            dim.Clear()
+            dim.dim_value = size
+            changed = True
+    if changed:
         # Re-infer so intermediate shapes are concrete too (the lowerings read them).
         for vi in list(model.graph.value_info):
             model.graph.value_info.remove(vi)
         for out in model.graph.output:
             out.type.tensor_type.ClearField("shape")
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
-    return model, notes
+    return model

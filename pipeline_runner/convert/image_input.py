@@ -75,13 +75,16 @@ def prepend_normalisation(model, graph):
     return model
 
 
-def coreml_image_inputs(ct, graph) -> list | None:
-    """``ct.ImageType`` for each image input (no scale or bias: those are in the graph), or None."""
+def coreml_image_inputs(ct, graph, shapes: dict | None = None) -> list | None:
+    """``ct.ImageType`` for each image input (no scale or bias: those are in the graph), or None.
+
+    ``shapes`` (input name → shape) overrides the dummy shape: one of the recipe's enumerated sizes."""
     specs = image_specs(graph)
     if not specs:
         return None
     layouts = {"RGB": ct.colorlayout.RGB, "BGR": ct.colorlayout.BGR}
-    return [ct.ImageType(name=s.name, shape=tuple(s.shape), color_layout=layouts[s.image.color_layout],
+    return [ct.ImageType(name=s.name, shape=tuple((shapes or {}).get(s.name, s.shape)),
+                         color_layout=layouts[s.image.color_layout],
                          scale=1.0, bias=[0.0, 0.0, 0.0], channel_first=True)
             for s in specs]
 

@@ -14,14 +14,12 @@ def stamp(mlmodel, recipe, graph, key: str, random_weights: bool, norm_statistic
     mlmodel.license = meta.license
     mlmodel.version = meta.version
     descriptions = {**meta.input_descriptions, **meta.output_descriptions}
-    for feature in graph.inputs:
-        text = descriptions.get(feature.name) or feature.description
-        if text:
-            mlmodel.input_description[feature.name] = text
-    for feature in graph.outputs:
-        text = descriptions.get(feature.name) or feature.description
-        if text:
-            mlmodel.output_description[feature.name] = text
+    described = {f.name: descriptions.get(f.name) or f.description for f in [*graph.inputs, *graph.outputs]}
+    desc = mlmodel._spec.description  # noqa: SLF001  MLModel's own accessors skip multifunction descriptions
+    for features in (desc.input, desc.output, *(g for f in desc.functions for g in (f.input, f.output))):
+        for feature in features:
+            if described.get(feature.name):
+                feature.shortDescription = described[feature.name]
     user = mlmodel.user_defined_metadata
     user["pipeline_runner.recipe"] = recipe.name
     user["pipeline_runner.graph"] = graph.name

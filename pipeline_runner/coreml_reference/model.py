@@ -38,6 +38,51 @@ def read_spec(path: str):
     return spec, (weights_dir if weights_dir and os.path.isdir(weights_dir) else None)
 
 
+def function_names(spec) -> list[str]:
+    """The named functions of a multifunction model (iOS 18), default first; [] for a one-function model."""
+    names = [f.name for f in spec.description.functions]
+    default = spec.description.defaultFunctionName
+    return sorted(names, key=lambda n: n != default)
+
+
+def function_description(spec, function: str | None = None):
+    """The description (input, output, ...) of ``function`` (None: the default); a one-function model's own."""
+    desc = spec.description
+    if not desc.functions:
+        if function not in (None, "main"):
+            raise InputError(f"the model has one function; there is no function {function!r}")
+        return desc
+    function = function or desc.defaultFunctionName
+    for f in desc.functions:
+        if f.name == function:
+            return f
+    raise InputError(f"no function {function!r} in the model (functions: {function_names(spec)})")
+
+
+def flexible_shapes(array_type) -> dict | None:
+    """A multi-array input's flexible shapes: {"enumerated": [...]} or {"ranges": [(low, high), ...]}; None if fixed."""
+    which = array_type.WhichOneof("ShapeFlexibility")
+    if which == "enumeratedShapes":
+        return {"enumerated": [tuple(s.shape) for s in array_type.enumeratedShapes.shapes]}
+    if which == "shapeRange":
+        return {"ranges": [(r.lowerBound, r.upperBound) for r in array_type.shapeRange.sizeRanges]}
+    return None
+
+
+def _check_flexible_shape(name: str, shape: tuple, array_type) -> None:
+    flex = flexible_shapes(array_type)
+    if flex is None:
+        return
+    if "enumerated" in flex:
+        if tuple(shape) not in flex["enumerated"]:
+            raise InputError(f"input {name!r} has shape {list(shape)}; the model takes {flex['enumerated']}")
+        return
+    ranges = flex["ranges"]
+    ok = len(shape) == len(ranges) and all(lo <= d and (hi < 0 or d <= hi) for d, (lo, hi) in zip(shape, ranges))
+    if not ok:
+        raise InputError(f"input {name!r} has shape {list(shape)}; the model takes sizes within {ranges} (-1: unbounded)")
+
+
 class ReferenceModel:
     """Use :func:`load_model`. ``predict`` and ``trace`` take a dict of input name -> array
     (image inputs: HxWx3 uint8 RGB array or PIL image)."""
@@ -47,13 +92,9 @@ class ReferenceModel:
         self.kind = kind  # "mlprogram" | "neuralnetwork"
         self.path = path
         self._engine = engine
-        desc = spec.description
-        if desc.functions:  # a multifunction package: the chosen (or default) function's interface
-            self.function = function or desc.defaultFunctionName
-            desc = next((f for f in desc.functions if f.name == self.function), None)
-            if desc is None:
-                raise CoreMLReferenceError(f"{path}: no function {self.function!r} "
-                                           f"(has {[f.name for f in spec.description.functions]})")
+        desc = function_description(spec, function)
+        self.function = function or (spec.description.defaultFunctionName or None)
+        self.function_names = function_names(spec)
         self.input_names = [i.name for i in desc.input]
         self.output_names = [o.name for o in desc.output]
         self._inputs = {i.name: i.type for i in desc.input}
@@ -87,6 +128,7 @@ class ReferenceModel:
                 feeds[name] = self._engine.preprocess_image(name, tensor, ftype.imageType.colorSpace)
             else:
                 feeds[name] = np.asarray(value)
+                _check_flexible_shape(name, feeds[name].shape, ftype.multiArrayType)
         return feeds
 
     def _finish(self, raw: dict, fp32: bool = False) -> dict:
@@ -162,6 +204,9 @@ class _MilEngine:
 def load_model(path, custom_layers: dict | None = None, function: str | None = None) -> ReferenceModel:
     """Load a saved .mlpackage (ML Program) or .mlmodel (NeuralNetwork or ML Program) from disk.
 
+    ``function``: which function of a multifunction package to run (default: its default function).
+    Flexible inputs (NeuralNetwork ``enumeratedShapes``/``shapeRange``) take any shape they allow.
+
     ``custom_layers`` maps a NeuralNetwork custom layer's ``className`` to
     ``fn(inputs: list[np.ndarray], parameters: dict) -> list[np.ndarray]``.
     Raises UnsupportedOpError listing every op / layer type the executor lacks. ``function``:
@@ -170,6 +215,7 @@ def load_model(path, custom_layers: dict | None = None, function: str | None = N
     spec, weights_dir = read_spec(path)
     kind = spec.WhichOneof("Type")
     if kind == "mlProgram":
+        function_description(spec, function)  # an unknown function name is an InputError listing the known ones
         return ReferenceModel(spec, _MilEngine(spec, weights_dir, function), "mlprogram", os.fspath(path), function)
     if kind in ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor"):
         from .nn.engine import NNEngine

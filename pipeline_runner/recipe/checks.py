@@ -324,4 +324,6 @@ def semantic_problems(doc: YamlDocument, data: dict, broken: set[str] = frozense
     return problems
 
 
+# Checks kept in their own modules register themselves on import.
+from pipeline_runner.recipe import shape_checks  # noqa: E402,F401
 from pipeline_runner.recipe import compress_checks  # noqa: E402,F401  (registers its checks)

@@ -36,6 +36,14 @@ class ImageSpec:
 
 
 @dataclass(frozen=True)
+class CoreMLShapeSpec:
+    """``inputs[].coreml``: what Core ML takes on the dynamic axes (read by convert/shape_specs.py)."""
+    axes: dict[str, Any] | None = None  # axis (as text) -> "fixed" | {enumerated: [...]} | {range: [lo, hi], default}
+    shapes: tuple[tuple[int, ...], ...] | None = None
+    sizes: tuple[tuple[int, ...], ...] | None = None
+
+
+@dataclass(frozen=True)
 class InputSpec:
     name: str
     shape: tuple[int, ...]
@@ -43,6 +51,7 @@ class InputSpec:
     dynamic_axes: dict[str, str]  # axis index (as text) -> symbolic name
     range: tuple[float, ...] | None = None
     image: ImageSpec | None = None
+    coreml: CoreMLShapeSpec | None = None
     description: str | None = None
 
     @property

@@ -39,8 +39,15 @@ def _mil_ops(block, counter) -> None:
 def summarise(spec) -> dict:
     counter: collections.Counter = collections.Counter()
     kind = spec.WhichOneof("Type")
+    desc = spec.description
+    # A multifunction package (one function per enumerated shape): the default function's
+    # interface and ops, and each function's inputs.
+    io = next((f for f in desc.functions if f.name == desc.defaultFunctionName), desc)
     if kind == "mlProgram":
-        for function in spec.mlProgram.functions.values():
+        functions = spec.mlProgram.functions
+        for name, function in functions.items():
+            if desc.functions and name != desc.defaultFunctionName:
+                continue
             for block in function.block_specializations.values():
                 _mil_ops(block, counter)
     else:
@@ -50,8 +57,9 @@ def summarise(spec) -> dict:
     return {
         "model_type": kind,
         "specification_version": spec.specificationVersion,
-        "inputs": [_feature(f) for f in spec.description.input],
-        "outputs": [_feature(f) for f in spec.description.output],
+        "inputs": [_feature(f) for f in io.input],
+        "outputs": [_feature(f) for f in io.output],
+        **({"functions": {f.name: [_feature(i) for i in f.input] for f in desc.functions}} if desc.functions else {}),
         "op_histogram": dict(counter.most_common()),
         "metadata": dict(spec.description.metadata.userDefined),
     }

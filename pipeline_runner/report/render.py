@@ -50,8 +50,11 @@ def _num(x) -> str:
 def _metrics_rows(validation: dict | None) -> list[dict]:
     rows = []
     checks = (validation or {}).get("checks", {})
-    for key, title in _CHECKS:
-        check = checks.get(key) or {}
+    pairs = [(checks.get(key) or {}, title) for key, title in _CHECKS]
+    for label, entry in ((checks.get("coreml_shapes") or {}).get("shapes") or {}).items():  # each declared shape
+        pairs += [({"ran": True, **entry["onnx_vs_pytorch"]}, f"ONNX Runtime vs PyTorch at {label}"),
+                  (entry["coreml_numerics"], f"Core ML (reference executor) vs PyTorch at {label}")]
+    for check, title in pairs:
         if not check.get("ran"):
             if check:
                 rows.append({"check": title, "output": "–", "skipped": check.get("why") or check.get("reason", "not run")})

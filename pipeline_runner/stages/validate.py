@@ -34,6 +34,7 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.report.coreml_spec import summarise as summarise_spec
     from pipeline_runner.validate.report import dumps
     from pipeline_runner.validate.samples_store import keep_samples, samples_artifact
+    from pipeline_runner.validate.shapes import check_declared_shapes
     from pipeline_runner.validate.structure import check_structure
 
     recipe, graph = ctx.recipe, ctx.graph
@@ -50,10 +51,11 @@ def run(ctx: StageContext) -> StageResult:
     onnx_actual = onnx_outputs(session, graph, samples)  # kept for the build report's parity plots
     onnx_report = compare_outputs(onnx_actual, expected, tolerance, kinds,
                                   label="ONNX Runtime vs PyTorch", where="onnxruntime CPU")
-    dynamic = {"ran": False, "reason": "no dynamic axes"}
+    dynamic = {"ran": False, "reason": "no dynamic axes without declared Core ML shapes (those: coreml_shapes)"}
     resized = resized_inputs(graph)
     if resized:
-        # The dynamic axes really are dynamic: run ONNX at twice the dummy size on those axes.
+        # The dynamic axes really are dynamic: run ONNX at twice the dummy size on those axes
+        # (axes with declared Core ML sizes are checked at each of those instead).
         big = make_samples(resized, cfg.seed + 1, 1)  # one sample: its error is what counts here
         dynamic = {**compare_outputs(onnx_outputs(session, graph, big), torch_outputs(module, graph, big),
                                      tolerance, kinds, label="ONNX Runtime vs PyTorch (dynamic axes doubled)",
@@ -71,11 +73,14 @@ def run(ctx: StageContext) -> StageResult:
     coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected,
                                     fp16_weights_expected=lambda: fp16_weights_outputs(module, graph, samples),
                                     outputs_sink=coreml_actual)
+    shapes_report = check_declared_shapes(module, recipe, graph, session, coreml_path, spec)
 
     failures = [*onnx_report["failures"], *(dynamic.get("failures", [])),
                 *(f"Core ML structure: {p}" for p in structure_problems),
-                *(f"Core ML custom ops: {p}" for p in custom_problems), *coreml_report["failures"]]
-    warnings = list(dict.fromkeys([*onnx_report["warnings"], *coreml_report["warnings"]]))
+                *(f"Core ML custom ops: {p}" for p in custom_problems), *coreml_report["failures"],
+                *shapes_report.get("failures", [])]
+    warnings = list(dict.fromkeys([*onnx_report["warnings"], *coreml_report["warnings"],
+                                   *shapes_report.get("warnings", [])]))
     report = {
         "graph": graph.name,
         "samples": cfg.samples,
@@ -88,6 +93,7 @@ def run(ctx: StageContext) -> StageResult:
             "coreml_structure": {"ran": True, **structure},
             "custom_ops": custom_ops,
             "coreml_numerics": coreml_report,
+            "coreml_shapes": shapes_report,
         },
         "failures": failures,
         "warnings": warnings,

@@ -69,6 +69,10 @@ class ModelInterface:
     metadata: dict[str, str] = field(default_factory=dict)  # the spec's user-defined metadata
     short_description: str = ""
     custom_layers: list[str] = field(default_factory=list)  # MLCustomLayer class names
+    # Multifunction models (iOS 18): function name → input name → shape (images: [height, width]),
+    # the default function first. Empty for a one-function model.
+    function_shapes: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    default_function: str | None = None
 
     @property
     def is_classifier(self) -> bool:
@@ -138,7 +142,20 @@ def interface_from_spec(spec: Any, path: str = "") -> ModelInterface:
         metadata=dict(sorted(top.metadata.userDefined.items())),
         short_description=top.metadata.shortDescription,
         custom_layers=sorted(set(_custom_layers(spec))),
+        function_shapes=_function_shapes(top),
+        default_function=top.defaultFunctionName or None,
     )
+
+
+def _function_shapes(description: Any) -> dict[str, dict[str, list[int]]]:
+    out = {}
+    for function in sorted(description.functions, key=lambda f: f.name != description.defaultFunctionName):
+        shapes = {}
+        for feature in function.input:
+            info = _feature(feature)
+            shapes[info.name] = [info.image_height, info.image_width] if info.kind == "image" else info.shape
+        out[function.name] = shapes
+    return out
 
 
 def _feature(feature: Any) -> FeatureInfo:

@@ -19,7 +19,7 @@ from pipeline_runner.validate.metrics import compare_arrays
 LABEL = "Core ML (reference executor) vs PyTorch"
 
 
-def _runtime_check(model_path, samples, reference_outputs) -> dict:
+def _runtime_check(model_path, samples, reference_outputs, function: str | None = None) -> dict:
     if platform.system() != "Darwin":
         return {"ran": False, "reason": f"Core ML runtime unavailable on {platform.system()}: coremltools cannot "
                                         "run models there (no libcoremlpython); the NumPy reference executor stands in"}
@@ -32,7 +32,7 @@ def _runtime_check(model_path, samples, reference_outputs) -> dict:
         with tempfile.TemporaryDirectory() as scratch:  # loading may rewrite the package: never the artifact
             copy = Path(scratch) / Path(model_path).name
             (shutil.copytree if Path(model_path).is_dir() else shutil.copy2)(model_path, copy)
-            mlmodel = ct.models.MLModel(str(copy))
+            mlmodel = ct.models.MLModel(str(copy), **({"function_name": function} if function else {}))
             runtime = [mlmodel.predict(s) for s in samples]
     except Exception as exc:  # report, don't hide: the reference result still stands
         return {"ran": False, "reason": f"Core ML runtime failed: {type(exc).__name__}: {exc}"}
@@ -46,13 +46,16 @@ def _runtime_check(model_path, samples, reference_outputs) -> dict:
 
 def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: list[dict[str, np.ndarray]],
                  tolerance: dict, *, custom_layers=None, kinds: dict | None = None,
-                 fp16_weights_expected=None, outputs_sink: list | None = None) -> dict:
+                 fp16_weights_expected=None, outputs_sink: list | None = None, function: str | None = None,
+                 label: str | None = None) -> dict:
     """Run the saved Core ML model on ``samples`` and compare with ``expected``.
 
     ``tolerance``: the gate's bounds (``validate.gates``). ``kinds`` maps output names to
     "logits"/"probabilities"/... (top-1 is gated only for those). ``fp16_weights_expected``:
     optional callable giving PyTorch's outputs with fp16-rounded weights, for the diagnosis.
     ``outputs_sink``: a list that receives the model's outputs per sample (they are not JSON).
+    ``function``: which function of a multifunction package to run (None: its default);
+    ``label`` replaces the comparison's name in failure lines.
     Returns the comparison report (``gates.compare_outputs`` shape) plus ``model_kind``,
     ``compute_precision``, ``diagnosis`` (None when passed) and ``runtime_check``. Models the
     executor cannot run raise ``CoreMLReferenceError`` (e.g. ``UnsupportedOpError`` naming the ops).
@@ -62,7 +65,8 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
 
     if len(samples) != len(expected) or not samples:
         raise ValueError(f"need one expected output dict per sample (got {len(samples)} samples, {len(expected)} expected)")
-    model = load_model(model_path, custom_layers=custom_layers)
+    model = load_model(model_path, custom_layers=custom_layers, function=function)
+    label = label or LABEL
     # Samples may carry more than the model takes (e.g. both pixels and the normalised tensor).
     ignored = sorted({k for s in samples for k in s} - set(model.input_names))
     samples = [{k: v for k, v in s.items() if k in model.input_names} for s in samples]
@@ -70,12 +74,13 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
     if outputs_sink is not None:
         outputs_sink.extend(actual)
     report = {"model_kind": model.kind, "compute_precision": model.compute_precision,
-              **compare_outputs(actual, expected, tolerance, kinds, label=LABEL, where="linux-reference"),
+              **({"function": model.function} if model.function else {}),
+              **compare_outputs(actual, expected, tolerance, kinds, label=label, where="linux-reference"),
               "diagnosis": None}
     if ignored:
         report["ignored_sample_keys"] = ignored
     if not report["passed"]:
         report["diagnosis"] = diagnose(model, samples, actual, expected, tolerance, kinds, fp16_weights_expected)
-        report["failures"].append(f"{LABEL}: {report['diagnosis']['summary']}")
-    report["runtime_check"] = _runtime_check(model_path, samples, actual)
+        report["failures"].append(f"{label}: {report['diagnosis']['summary']}")
+    report["runtime_check"] = _runtime_check(model_path, samples, actual, model.function)
     return report

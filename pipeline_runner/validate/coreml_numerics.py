@@ -4,8 +4,11 @@ from __future__ import annotations
 
 
 def coreml_numerics(path, recipe, graph, samples, expected, fp16_weights_expected=None,
-                    outputs_sink: list | None = None) -> dict:
-    """The ``coreml_numerics`` comparison report. Tolerances are chosen by the model's precision."""
+                    outputs_sink: list | None = None, function: str | None = None, label: str | None = None) -> dict:
+    """The ``coreml_numerics`` comparison report. Tolerances are chosen by the model's precision.
+
+    ``function``: the multifunction package's function to run (None: its default one);
+    ``label`` names the comparison in failure lines (e.g. with the shape)."""
     from pipeline_runner.customops import coreml_reference_layers
     from pipeline_runner.validate.coreml_check import check_coreml
 
@@ -15,5 +18,6 @@ def coreml_numerics(path, recipe, graph, samples, expected, fp16_weights_expecte
     kinds = {o.name: o.kind for o in graph.outputs}
     layers = coreml_reference_layers(recipe.custom_ops)
     report = check_coreml(path, inputs, expected, tolerance, custom_layers=layers, kinds=kinds,
-                          fp16_weights_expected=fp16_weights_expected, outputs_sink=outputs_sink)
+                          fp16_weights_expected=fp16_weights_expected, outputs_sink=outputs_sink,
+                          function=function, label=label)
     return {"precision": precision, **report}

@@ -66,15 +66,21 @@ def onnx_outputs(session, graph, samples) -> list[dict[str, np.ndarray]]:
 
 
 def resized_inputs(graph):
-    """The graph's input specs with every dynamic axis doubled (None: no dynamic axes)."""
+    """The graph's input specs with every dynamic axis doubled (None: no dynamic axes).
+
+    Axes with declared Core ML sizes (``inputs[].coreml``) are left alone: validation runs at
+    each declared size, and a model's limit (e.g. a maximum sequence length) may forbid doubling."""
     import dataclasses
 
-    if not any(i.dynamic_axes for i in graph.inputs):
-        return None
-    resized = []
+    from pipeline_runner.convert.shape_specs import declared_axes
+
+    resized, doubled = [], False
     for spec in graph.inputs:
         shape = list(spec.shape)
         for axis in spec.dynamic_axes:
-            shape[int(axis)] *= 2
+            axis = int(axis) % len(shape)
+            if axis not in declared_axes(spec):
+                shape[axis] *= 2
+                doubled = True
         resized.append(dataclasses.replace(spec, shape=tuple(shape)))
-    return resized
+    return resized if doubled else None

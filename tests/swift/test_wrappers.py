@@ -264,9 +264,11 @@ def test_token_model(models) -> None:
     assert constants["outputName"] == interface.outputs[0].name
     assert constants["outputShape"] == interface.outputs[0].shape
     assert "public func logits(for tokenIDs: [Int32]) async throws -> MLShapedArray<Float>" in source
-    assert "throw TestModelError.wrongSequenceLength(expected: Self.sequenceLength, actual: tokenIDs.count)" in source
+    assert constants["sequenceLengths"] == [12] and constants["maximumSequenceLength"] == 12
+    assert constants["functionNames"] == "[nil]" and constants["padTokenID"] == 0
+    assert "throw TestModelError.wrongSequenceLength(expected: Self.maximumSequenceLength, actual: tokenIDs.count)" in source
     assert constants["inputDataType"] == ".int32"
-    assert "MultiArrays.array(tokenIDs, shape: Self.inputShape, dataType: Self.inputDataType)" in source
+    assert "MultiArrays.array(padded, shape: shape, dataType: Self.inputDataType)" in source
     assert "try await model.predictFeatures(from: features)" in source
     assert "import Vision" not in source
 

@@ -20,6 +20,18 @@ struct InferenceResult {
     let milliseconds: Double
 }
 
+/// One of several photos scored together, and its best predictions.
+struct PhotoResult: Identifiable {
+    let id: Int
+    let photo: CGImage
+    let predictions: [Prediction]
+}
+
+/// Several picked photos crossing to the task that runs the model (`CGImage` is immutable).
+struct PhotoBatch: @unchecked Sendable {
+    let images: [CGImage]
+}
+
 /// A picture to run the selected model on. `CGImage` is immutable and ``CameraFrame`` hands
 /// its buffer over read-only, so the input may cross to the task that runs the model.
 enum ModelInput: @unchecked Sendable {
@@ -43,6 +55,9 @@ final class ModelStore {
     private(set) var errorMessage: String?
     /// The last picked photo, re-classified when the model or the labels change.
     private(set) var photo: CGImage?
+    /// Several photos picked at once, each with its predictions (one batch call), and how long the batch took.
+    private(set) var batchResults: [PhotoResult] = []
+    private(set) var batchMilliseconds: Double?
     var source: InputSource = .photo
     let zeroShot: ZeroShotLabels
     /// The camera, made once for the app's lifetime (its capture session is expensive).
@@ -121,6 +136,46 @@ final class ModelStore {
         await run(.photo(photo))
     }
 
+    /// Scores several photos in one batch call (`predictions(fromBatch:)` in the wrappers),
+    /// faster per photo than classifying them one by one; published unless the model was switched meanwhile.
+    func classify(photos: [CGImage]) async {
+        let generation = selectionGeneration
+        let capability = self.capability
+        let batch = PhotoBatch(images: photos)
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let predictions: [[Prediction]]
+            switch capability {
+            case let .classifier(classifier):
+                predictions = try await Self.classify(batch, with: classifier, topK: Self.topK)
+            case let .embedder(embedder):
+                let embeddings = try await Self.embed(batch, with: embedder)
+                guard generation == selectionGeneration else {
+                    return
+                }
+                predictions = try embeddings.map { try zeroShot.classify(imageEmbedding: $0, topK: Self.topK) }
+            case let .unsupported(reason):
+                throw DemoError.unsupportedModel(reason)
+            }
+            guard generation == selectionGeneration else {
+                return
+            }
+            batchResults = zip(photos, predictions).enumerated().map {
+                PhotoResult(id: $0.offset, photo: $0.element.0, predictions: $0.element.1)
+            }
+            batchMilliseconds = start.duration(to: clock.now).milliseconds
+            errorMessage = nil
+        } catch is CancellationError {
+            return
+        } catch {
+            guard generation == selectionGeneration else {
+                return
+            }
+            errorMessage = error.localizedDescription
+        }
+    }
+
     /// Classifies the last photo again (after the model or the zero-shot labels changed).
     func reclassifyPhoto() async {
         guard let photo else {
@@ -183,6 +238,18 @@ final class ModelStore {
         case let .frame(frame):
             return try await classifier.classify(frame.pixelBuffer, orientation: frame.orientation, topK: topK)
         }
+    }
+
+    /// Classifies several photos in one batch off the main actor.
+    private nonisolated static func classify(
+        _ batch: PhotoBatch, with classifier: any ImageClassifying, topK: Int
+    ) async throws -> [[Prediction]] {
+        try await classifier.classify(batch.images, topK: topK)
+    }
+
+    /// Embeds several photos in one batch off the main actor.
+    private nonisolated static func embed(_ batch: PhotoBatch, with embedder: any ImageTextEmbedding) async throws -> [[Float]] {
+        try await embedder.embed(images: batch.images)
     }
 
     /// Embeds a picture off the main actor; camera frames go to Vision as pixel buffers

@@ -19,7 +19,8 @@ enum ZeroShotDefaults {
 ///
 /// Each label is embedded as the prompt template with `{}` replaced by the label
 /// ("a photo of a {}." → "a photo of a dog."), as Apple's MobileCLIP demo does.
-/// Embeddings are cached per prompt, so adding a label embeds only that label.
+/// Embeddings are cached per prompt, so adding a label embeds only that label; the prompts
+/// not cached yet are embedded together, in one Core ML batch (`embed(texts:)`).
 @MainActor
 @Observable
 final class ZeroShotLabels {
@@ -100,17 +101,19 @@ final class ZeroShotLabels {
         rebuildTask = Task {
             do {
                 var built = try LabelEmbeddings(logitScale: logitScale)
-                for label in labels {
+                let prompts = labels.map { ZeroShotDefaults.prompt(for: $0, template: template) }
+                let missing = Array(Set(prompts.filter { cache[$0] == nil })).sorted()
+                if !missing.isEmpty {
+                    let fresh = try await embedder.embed(texts: missing)
+                    // A cancelled run may belong to the previous model: keep its vectors out of the cache.
                     try Task.checkCancellation()
-                    let prompt = ZeroShotDefaults.prompt(for: label, template: template)
-                    let embedding: [Float]
-                    if let cached = cache[prompt] {
-                        embedding = cached
-                    } else {
-                        embedding = try await embedder.embed(text: prompt)
-                        // A cancelled run may belong to the previous model: keep its vectors out of the cache.
-                        try Task.checkCancellation()
+                    for (prompt, embedding) in zip(missing, fresh) {
                         cache[prompt] = embedding
+                    }
+                }
+                for (label, prompt) in zip(labels, prompts) {
+                    guard let embedding = cache[prompt] else {
+                        throw DemoError.labelsNotReady
                     }
                     try built.append(label: label, embedding: embedding)
                 }

@@ -23,8 +23,10 @@ public final class {{ class_name }}: ImageTextEmbedding, @unchecked Sendable {
 
     {{ constants | indent(4) }}
 
+    private let imageLoader: ModelLoader
     private let vision: VisionRunner
-    private let textLoader: ModelLoader
+    /// One text-encoder loader per entry of ``textBatchSizes`` (the function of that batch size).
+    private let textLoaders: [ModelLoader]
     private let labelsURL: URL?
     private let vocabularyURL: URL?
     private let mergesURL: URL?
@@ -49,8 +51,12 @@ public final class {{ class_name }}: ImageTextEmbedding, @unchecked Sendable {
         computeUnits: MLComputeUnits = {{ class_name }}.defaultComputeUnits
     ) {
         let imageLoader = ModelLoader(resourceName: {{ class_name }}.modelResourceName, url: imageModelURL, computeUnits: computeUnits)
+        self.imageLoader = imageLoader
         vision = VisionRunner(loader: imageLoader, cropAndScale: {{ class_name }}.imageCropAndScaleOption)
-        textLoader = ModelLoader(resourceName: {{ class_name }}.textModelResourceName, url: textModelURL, computeUnits: computeUnits)
+        textLoaders = {{ class_name }}.textFunctionNames.map {
+            ModelLoader(
+                resourceName: {{ class_name }}.textModelResourceName, url: textModelURL, computeUnits: computeUnits, functionName: $0)
+        }
         self.labelsURL = labelsURL
         self.vocabularyURL = vocabularyURL
         self.mergesURL = mergesURL
@@ -76,17 +82,81 @@ public final class {{ class_name }}: ImageTextEmbedding, @unchecked Sendable {
         }
     }
 
-    /// The L2-normalised embedding of a text, tokenised with `CLIPTokenizer` to ``textSequenceLength`` tokens.
+    /// The L2-normalised embedding of a text, tokenised with `CLIPTokenizer` to ``textSequenceLength`` tokens
+    /// (a batch of one, see ``embed(texts:)``).
     public func embed(text: String) async throws -> [Float] {
-        let tokenIDs = try currentTokenizer().encode(text, contextLength: Self.textSequenceLength)
-        guard tokenIDs.count == Self.textSequenceLength else {
-            throw {{ class_name }}Error.wrongSequenceLength(expected: Self.textSequenceLength, actual: tokenIDs.count)
+        let embeddings = try await embed(texts: [text])
+        guard let embedding = embeddings.first else {
+            throw ModelRuntimeError.unexpectedOutput("{{ class_name }}: no embedding for the text")
         }
-        let model = try await textLoader.model()
-        let input = try MultiArrays.array(tokenIDs, shape: Self.textInputShape, dataType: Self.textInputDataType)
-        let features = try MLDictionaryFeatureProvider(dictionary: [Self.textInputName: MLFeatureValue(multiArray: input)])
-        let output = try await model.predictFeatures(from: features)
-        return try Self.normalized(MultiArrays.floats(MultiArrays.output(named: Self.textOutputName, in: output)))
+        return embedding
+    }
+
+    /// L2-normalised embeddings of several pictures in one Core ML batch (`predictions(fromBatch:)`),
+    /// faster per picture than ``embed(image:)`` one by one. Vision has no batch request, so the
+    /// pictures go to the model directly, scaled with ``imageCropAndScaleOption``.
+    public func embed(images: [CGImage]) async throws -> [[Float]] {
+        guard !images.isEmpty else {
+            return []
+        }
+        let model = try await imageLoader.model()
+        let inputs = try BatchPredictions.imageInputs(
+            images, for: model, inputName: Self.inputName, cropAndScale: Self.imageCropAndScaleOption)
+        return try await BatchPredictions.run(model, inputs).map {
+            try Self.normalized(MultiArrays.floats(MultiArrays.output(named: Self.outputName, in: $0)))
+        }
+    }
+
+    /// L2-normalised embeddings of several texts (e.g. label prompts), each tokenised to ``textSequenceLength`` tokens.
+    ///
+    /// The text encoder takes ``textBatchSizes`` texts per call{{ function_note }}: the texts go in chunks of
+    /// the largest size, the last chunk to the smallest size that holds it (filled up with its last text,
+    /// whose extra results are dropped), and the chunks of each size in one Core ML batch (`predictions(fromBatch:)`).
+    public func embed(texts: [String]) async throws -> [[Float]] {
+        guard !texts.isEmpty else {
+            return []
+        }
+        let tokenizer = try currentTokenizer()
+        let rows: [[Int32]] = try texts.map { text in
+            let tokenIDs = try tokenizer.encode(text, contextLength: Self.textSequenceLength)
+            guard tokenIDs.count == Self.textSequenceLength else {
+                throw {{ class_name }}Error.wrongSequenceLength(expected: Self.textSequenceLength, actual: tokenIDs.count)
+            }
+            return tokenIDs
+        }
+        let largest = Self.textBatchSizes[Self.textBatchSizes.count - 1]
+        var chunksBySize: [Int: [(start: Int, count: Int)]] = [:]
+        for start in stride(from: 0, to: rows.count, by: largest) {
+            let count = min(largest, rows.count - start)
+            let index = Self.textBatchSizes.firstIndex(where: { $0 >= count }) ?? Self.textBatchSizes.count - 1
+            chunksBySize[index, default: []].append((start: start, count: count))
+        }
+        var embeddings = [[Float]](repeating: [], count: rows.count)
+        for (index, chunks) in chunksBySize {
+            let size = Self.textBatchSizes[index]
+            let model = try await textLoaders[index].model()
+            var shape = Self.textInputShape
+            shape[0] = size
+            let inputs: [MLFeatureProvider] = try chunks.map { chunk in
+                var batch = Array(rows[chunk.start..<(chunk.start + chunk.count)])
+                batch += Array(repeating: batch[batch.count - 1], count: size - chunk.count)
+                let input = try MultiArrays.array(batch.flatMap { $0 }, shape: shape, dataType: Self.textInputDataType)
+                return try MLDictionaryFeatureProvider(dictionary: [Self.textInputName: MLFeatureValue(multiArray: input)])
+            }
+            let outputs = try await BatchPredictions.run(model, inputs)
+            for (chunk, output) in zip(chunks, outputs) {
+                let scalars = try MultiArrays.floats(MultiArrays.output(named: Self.textOutputName, in: output))
+                guard scalars.count == size * Self.embeddingDimension else {
+                    throw ModelRuntimeError.unexpectedOutput(
+                        "{{ class_name }}: \(scalars.count) text-embedding values for a batch of \(size)")
+                }
+                for row in 0..<chunk.count {
+                    let values = scalars[(row * Self.embeddingDimension)..<((row + 1) * Self.embeddingDimension)]
+                    embeddings[chunk.start + row] = try Self.normalized(Array(values))
+                }
+            }
+        }
+        return embeddings
     }
 
     // MARK: - Zero-shot classification
@@ -118,6 +188,18 @@ public final class {{ class_name }}: ImageTextEmbedding, @unchecked Sendable {
         _ = try currentLabels()
         let embedding = try await embed(text: template.replacingOccurrences(of: "{}", with: label))
         try appendLabel(label, embedding: embedding)
+    }
+
+    /// Adds several labels at once, their prompts embedded in one batch (see ``addLabel(_:template:)``).
+    public func addLabels(_ labels: [String], template: String = "a photo of a {}.") async throws {
+        guard template.contains("{}") else {
+            throw ModelRuntimeError.invalidArgument("{{ class_name }}: template '\(template)' has no {} placeholder")
+        }
+        _ = try currentLabels()
+        let embeddings = try await embed(texts: labels.map { template.replacingOccurrences(of: "{}", with: $0) })
+        for (label, embedding) in zip(labels, embeddings) {
+            try appendLabel(label, embedding: embedding)
+        }
     }
 
     // MARK: - State

@@ -2,7 +2,7 @@
 
 /// Errors thrown by ``{{ class_name }}`` besides ModelKit's ``ModelRuntimeError``.
 public enum {{ class_name }}Error: Error, LocalizedError {
-    /// The token sequence does not have the model's fixed length.
+    /// The token sequence is empty or longer than the model's longest length.
     case wrongSequenceLength(expected: Int, actual: Int)
 
     public var errorDescription: String? {
@@ -20,41 +20,55 @@ public final class {{ class_name }}: Sendable {
 
     {{ constants | indent(4) }}
 
-    private let loader: ModelLoader
+    /// One loader per entry of ``sequenceLengths`` (the function of that length).
+    private let loaders: [ModelLoader]
 
     /// - Parameters:
     ///   - modelURL: a compiled `.mlmodelc`; `nil` uses `{{ resource_name }}.mlmodelc` from `Bundle.main`.
     ///   - computeUnits: defaults to the recipe's ``defaultComputeUnits``.
     public init(modelURL: URL? = nil, computeUnits: MLComputeUnits = {{ class_name }}.defaultComputeUnits) {
-        loader = ModelLoader(resourceName: {{ class_name }}.modelResourceName, url: modelURL, computeUnits: computeUnits)
+        loaders = {{ class_name }}.functionNames.map {
+            ModelLoader(resourceName: {{ class_name }}.modelResourceName, url: modelURL, computeUnits: computeUnits, functionName: $0)
+        }
     }
 
-    /// Loads the model now instead of on the first prediction.
+    /// Loads the model (every sequence length's function) now instead of on the first prediction.
     public func prepare() async throws {
-        _ = try await loader.model()
+        for loader in loaders {
+            _ = try await loader.model()
+        }
     }
 
 {% if shaped_arrays %}
-    /// Runs the model on exactly ``sequenceLength`` token ids.
+    /// Runs the model on 1 to ``maximumSequenceLength`` token ids (see ``logitsArray(for:)``).
     ///
-    /// - Returns: the ``outputName`` output, shaped ``outputShape``.
-    /// - Throws: ``{{ class_name }}Error/wrongSequenceLength(expected:actual:)`` for other lengths.
+    /// - Returns: the ``outputName`` output for the padded sequence.
+    /// - Throws: ``{{ class_name }}Error/wrongSequenceLength(expected:actual:)`` for an empty or too long input.
     public func logits(for tokenIDs: [Int32]) async throws -> MLShapedArray<Float> {
         let array = try await logitsArray(for: tokenIDs)
         return MLShapedArray<Float>(converting: array)
     }
 
 {% endif %}
-    /// Runs the model on exactly ``sequenceLength`` token ids{{ "" if shaped_arrays else " (iOS " ~ ios_major ~ " has no `MLShapedArray`; read it with `MultiArrays.floats`)" }}.
+    /// Runs the model on 1 to ``maximumSequenceLength`` token ids{{ "" if shaped_arrays else " (iOS " ~ ios_major ~ " has no `MLShapedArray`; read it with `MultiArrays.floats`)" }}.
     ///
-    /// - Returns: the ``outputName`` output as Core ML returns it.
-    /// - Throws: ``{{ class_name }}Error/wrongSequenceLength(expected:actual:)`` for other lengths.
+    /// The model takes the lengths in ``sequenceLengths``{{ function_note }}: the ids go to the
+    /// shortest of those that fits, padded with ``padTokenID`` only up to that length (a 3-token
+    /// input runs at {{ shortest }} tokens, not {{ longest }}).
+    ///
+    /// - Returns: the ``outputName`` output as Core ML returns it for the padded sequence (the
+    ///   sequence axis at the chosen length; positions from `tokenIDs.count` on belong to the padding).
+    /// - Throws: ``{{ class_name }}Error/wrongSequenceLength(expected:actual:)`` for an empty or too long input.
     public func {{ "logitsArray" if shaped_arrays else "logits" }}(for tokenIDs: [Int32]) async throws -> MLMultiArray {
-        guard tokenIDs.count == Self.sequenceLength else {
-            throw {{ class_name }}Error.wrongSequenceLength(expected: Self.sequenceLength, actual: tokenIDs.count)
+        guard !tokenIDs.isEmpty, let index = Self.sequenceLengths.firstIndex(where: { $0 >= tokenIDs.count }) else {
+            throw {{ class_name }}Error.wrongSequenceLength(expected: Self.maximumSequenceLength, actual: tokenIDs.count)
         }
-        let model = try await loader.model()
-        let input = try MultiArrays.array(tokenIDs, shape: Self.inputShape, dataType: Self.inputDataType)
+        let length = Self.sequenceLengths[index]
+        let padded = tokenIDs + Array(repeating: Self.padTokenID, count: length - tokenIDs.count)
+        var shape = Self.inputShape
+        shape[shape.count - 1] = length
+        let model = try await loaders[index].model()
+        let input = try MultiArrays.array(padded, shape: shape, dataType: Self.inputDataType)
         let features = try MLDictionaryFeatureProvider(dictionary: [Self.inputName: MLFeatureValue(multiArray: input)])
         let output = try await model.predictFeatures(from: features)
         return try MultiArrays.output(named: Self.outputName, in: output)

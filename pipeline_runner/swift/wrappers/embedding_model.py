@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pipeline_runner.swift.render import render
 from pipeline_runner.swift.spec_reader import FeatureInfo
-from pipeline_runner.swift.wrappers import common
+from pipeline_runner.swift.wrappers import common, flexible
 from pipeline_runner.swift.wrappers.kind import WrapperKind, WrapperPlan
 
 IMPORTS = ["CoreGraphics", "CoreML", "CoreVideo", "Foundation", "ImageIO", "ModelKit", "Vision"]
@@ -58,6 +58,7 @@ def generate(request: common.WrapperRequest) -> str:
     constants.add("outputShape", image_output.shape, "Image embedding output shape.", "[Int]")
     constants.add("embeddingDimension", dimension, "Length of an embedding.")
     common.token_constants(constants, text_input, prefix="text", model="text encoder")
+    flexible.add_batch_constants(constants, text_interface, text_input)
     constants.add("textOutputName", text_output.name, "Text embedding output feature name.")
     constants.add("textOutputShape", text_output.shape, "Text embedding output shape.", "[Int]")
     constants.add("labelsResource", files["label_embeddings.json"], "Label-embedding JSON in the bundle.")
@@ -69,6 +70,8 @@ def generate(request: common.WrapperRequest) -> str:
         "let imageEmbedding = try await clip.embed(image: cgImage)",
         "let frameEmbedding = try await clip.embed(pixelBuffer: frame, orientation: .right)",
         'let textEmbedding = try await clip.embed(text: "a photo of a dog")',
+        "let photoEmbeddings = try await clip.embed(images: photos)  // one Core ML batch",
+        'let labelEmbeddings = try await clip.embed(texts: ["a photo of a cat", "a photo of a dog"])',
         "let top5 = try await clip.classify(cgImage)",
         'try await clip.addLabel("axolotl", template: "a photo of a {}.")',
     ]
@@ -78,7 +81,8 @@ def generate(request: common.WrapperRequest) -> str:
         kind="embedding_model",
         imports=IMPORTS,
         spec_note=common.spec_note(interface),
-        availability=request.availability,
+        availability=flexible.availability(request, interface, text_interface),
+        function_note=(" (one function of the text encoder each)" if flexible.is_multifunction(text_interface) else ""),
         class_doc=common.class_doc(summary, interface, api, common.custom_layer_notes(interface, text_interface)),
         class_name=name,
         resource_name=resource,

@@ -70,6 +70,7 @@ def generate(request: common.WrapperRequest) -> str:
         f"let classifier = {request.class_name}()",
         "let top5 = try await classifier.classify(cgImage)",
         "let fromCamera = try await classifier.classify(pixelBuffer, orientation: .right, topK: 3)",
+        "let perPhoto = try await classifier.classify([photo1, photo2])  // one Core ML batch",
     ]
     kind_note = "a Core ML classifier" if interface.is_classifier else "a score output"
     resource = model.resource_name

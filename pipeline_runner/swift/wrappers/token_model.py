@@ -1,4 +1,5 @@
-"""``token_model``: ``logits(for: [Int32])`` with a length check. From iOS 15 it returns an
+"""``token_model``: ``logits(for: [Int32])`` at the shortest length the model takes that fits
+(one function per length of a multifunction model, or a NeuralNetwork's enumerated lengths). From iOS 15 it returns an
 ``MLShapedArray<Float>``; for older deployment targets, Core ML's ``MLMultiArray``."""
 
 from __future__ import annotations
@@ -6,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline_runner.swift.render import render
-from pipeline_runner.swift.wrappers import common
+from pipeline_runner.swift.wrappers import common, flexible
 from pipeline_runner.swift.wrappers.kind import WrapperKind, WrapperPlan
 
 IMPORTS = ["CoreML", "Foundation", "ModelKit"]
@@ -32,21 +33,25 @@ def generate(request: common.WrapperRequest) -> str:
     constants = common.Constants()
     common.common_constants(constants, request, "model")
     common.token_constants(constants, token)
+    lengths = flexible.add_length_constants(constants, interface, token)
     constants.add("outputName", output.name, "Logits output feature name.")
     constants.add("outputShape", output.shape, "Logits output shape (empty when the spec leaves it open).", "[Int]")
     api = [
         f"let model = {request.class_name}()",
-        f"let logits = try await model.logits(for: ids)  // ids.count == {request.class_name}.sequenceLength",
+        f"let logits = try await model.logits(for: ids)  // 1...{request.class_name}.maximumSequenceLength ids",
     ]
     return render(
         "token_model.swift",
         kind="token_model",
         imports=IMPORTS,
         spec_note=common.spec_note(interface),
-        availability=request.availability,
+        availability=flexible.availability(request, interface),
         ios_major=request.ios_major,
         shaped_arrays=request.ios_major >= 15,
-        class_doc=common.class_doc(f"Runs `{model.resource_name}` on a fixed-length sequence of token ids.",
+        shortest=lengths[0],
+        longest=lengths[-1],
+        function_note=(" (one function of the model each)" if flexible.is_multifunction(interface) else ""),
+        class_doc=common.class_doc(f"Runs `{model.resource_name}` on a sequence of token ids.",
                                    interface, api, common.custom_layer_notes(interface)),
         class_name=request.class_name,
         resource_name=model.resource_name,

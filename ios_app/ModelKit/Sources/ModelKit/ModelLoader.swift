@@ -48,6 +48,8 @@ public final class ModelLoader: @unchecked Sendable {
     public let resourceName: String
     private let url: URL?
     private let computeUnits: MLComputeUnits
+    /// The function of a multifunction model to load (`nil`: its default function).
+    public let functionName: String?
     private let lock = NSLock()
     private var task: Task<Loaded, Error>?
 
@@ -55,10 +57,15 @@ public final class ModelLoader: @unchecked Sendable {
     ///   - resourceName: the compiled model's name in the bundle, without `.mlmodelc`.
     ///   - url: a compiled model elsewhere; `nil` looks `resourceName` up in `Bundle.main`.
     ///   - computeUnits: where Core ML may run the model.
-    public init(resourceName: String, url: URL? = nil, computeUnits: MLComputeUnits = .all) {
+    ///   - functionName: the function of a multifunction model (one per enumerated input shape)
+    ///     to load, through `MLModelConfiguration.functionName` (iOS 18 / macOS 15); `nil` loads
+    ///     the model's default function. Each function needs its own loader.
+    public init(resourceName: String, url: URL? = nil, computeUnits: MLComputeUnits = .all,
+                functionName: String? = nil) {
         self.resourceName = resourceName
         self.url = url
         self.computeUnits = computeUnits
+        self.functionName = functionName
     }
 
     /// The loaded model, loading it on first use.
@@ -81,8 +88,9 @@ public final class ModelLoader: @unchecked Sendable {
         let resourceName = resourceName
         let url = url
         let computeUnits = computeUnits
+        let functionName = functionName
         let newTask = Task {
-            try await Self.load(resourceName: resourceName, url: url, computeUnits: computeUnits)
+            try await Self.load(resourceName: resourceName, url: url, computeUnits: computeUnits, functionName: functionName)
         }
         task = newTask
         return newTask
@@ -96,12 +104,21 @@ public final class ModelLoader: @unchecked Sendable {
         }
     }
 
-    private static func load(resourceName: String, url: URL?, computeUnits: MLComputeUnits) async throws -> Loaded {
+    private static func load(
+        resourceName: String, url: URL?, computeUnits: MLComputeUnits, functionName: String?
+    ) async throws -> Loaded {
         guard let modelURL = url ?? Bundle.main.url(forResource: resourceName, withExtension: "mlmodelc") else {
             throw ModelRuntimeError.resourceNotFound("\(resourceName).mlmodelc is not in the app bundle")
         }
         let configuration = MLModelConfiguration()
         configuration.computeUnits = computeUnits
+        if let functionName {
+            guard #available(iOS 18.0, macOS 15.0, tvOS 18.0, watchOS 11.0, *) else {
+                throw ModelRuntimeError.invalidArgument(
+                    "\(resourceName): loading function '\(functionName)' of a multifunction model needs iOS 18 / macOS 15")
+            }
+            configuration.functionName = functionName
+        }
         if #available(iOS 14.0, macOS 11.0, tvOS 14.0, watchOS 7.0, *) {
             let model = try await MLModel.load(contentsOf: modelURL, configuration: configuration)
             return Loaded(model: model)

@@ -12,6 +12,10 @@ public protocol ImageClassifying: Sendable {
     func classify(
         _ pixelBuffer: CVPixelBuffer, orientation: CGImagePropertyOrientation, topK: Int
     ) async throws -> [Prediction]
+
+    /// At most `topK` predictions for each upright picture, in the order of `images`, from one
+    /// Core ML batch (`predictions(fromBatch:)`).
+    func classify(_ images: [CGImage], topK: Int) async throws -> [[Prediction]]
 }
 
 /// A model that embeds pictures and texts in one space (CLIP, MobileCLIP); generated
@@ -26,5 +30,11 @@ public protocol ImageTextEmbedding: Sendable {
 
     /// The L2-normalised embedding of a text.
     func embed(text: String) async throws -> [Float]
+
+    /// The L2-normalised embeddings of several upright pictures, from one Core ML batch.
+    func embed(images: [CGImage]) async throws -> [[Float]]
+
+    /// The L2-normalised embeddings of several texts (e.g. label prompts), batched.
+    func embed(texts: [String]) async throws -> [[Float]]
 }
 #endif
