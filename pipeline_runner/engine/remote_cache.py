@@ -27,6 +27,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline_runner.engine.cache import file_sha256
+
 FORMAT = 1
 ENV_URL = "PIPELINE_RUNNER_CACHE"
 ENV_MODE = "PIPELINE_RUNNER_CACHE_MODE"
@@ -42,14 +44,6 @@ class PulledEntry:
     files: list[str]  # relative to the build directory, written into the work folder
     artifacts: list[str]  # the stage's declared artifacts (files or directories)
     record: dict  # info, notes, seconds of the run that pushed it
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def artifact_files(root: Path, artifacts: list[str]) -> list[str]:
@@ -189,7 +183,7 @@ class RemoteCache:
         files, uploaded = {}, 0
         for rel in artifact_files(build_dir, artifacts):
             path = build_dir / rel
-            digest = _sha256_file(path)
+            digest = file_sha256(path)
             files[rel] = {"sha256": digest, "size": path.stat().st_size}
             blob = self._blob_path(digest)
             if not self.fs.exists(blob):  # content-addressed: an existing blob is the same bytes
