@@ -13,6 +13,7 @@ import signal
 import pytest
 
 from pipeline_runner.engine.runner import plan
+from pipeline_runner.engine.worker import WORKER_ENV, worker_mode
 from pipeline_runner.recipe import load_recipe
 from tests.conftest import TINY_VIT, read_json, stage_statuses
 
@@ -195,6 +196,7 @@ def test_a_native_crash_in_a_stage_is_a_clean_failure(built, run_cli, monkeypatc
         os.kill(os.getpid(), signal.SIGSEGV)
 
     monkeypatch.setitem(STAGES, "swift", dataclasses.replace(STAGES["swift"], run=crashes))
+    monkeypatch.setenv(WORKER_ENV, "fork")  # this process ran torch: the runner would stay in process
     code, out, err = run_cli(path, "--force", "swift")
     assert code == 1 and "killed by SIGSEGV (a native crash inside a library)" in err, err
     assert read_json(build / "manifest.json")["stages"]["swift"]["status"] == "failed"
@@ -232,3 +234,20 @@ def test_a_pickled_checkpoint_is_refused_without_advice_to_run_it(write_recipe, 
     code, out, err = run_cli(path)
     assert code == 1 and "holds Python objects besides tensors" in err, err
     assert "weights_only=False" not in err and "Traceback" not in err
+
+
+def test_the_worker_forks_only_from_a_process_without_openmp(monkeypatch):
+    import subprocess
+    import sys
+
+    import torch
+
+    torch.ones(64, 64) @ torch.ones(64, 64)  # this process now has OpenMP loaded
+    monkeypatch.delenv(WORKER_ENV, raising=False)
+    assert worker_mode() == "in-process"
+    monkeypatch.setenv(WORKER_ENV, "fork")
+    assert worker_mode() == "fork"
+    fresh = subprocess.run([sys.executable, "-c", "from pipeline_runner.engine.worker import worker_mode; "
+                            "print(worker_mode())"], capture_output=True, text=True, env={
+                                k: v for k, v in os.environ.items() if k != WORKER_ENV}, check=True)
+    assert fresh.stdout.strip() == "fork"  # the CLI's runner: nothing heavy imported

@@ -9,21 +9,46 @@ first stage must run, and kept for the next stages, so their imports stay warm.
 Fork (not spawn) so the child shares the runner's loaded recipe and registries. The
 child exits by itself when the runner dies (kill -9), and closes its copy of the build
 lock so that a dead runner never leaves the build directory locked.
+
+Forking is only safe from a process that has not loaded an OpenMP runtime: its thread
+pool does not survive fork, and the child's first parallel op (torch, scikit-learn's
+k-means) waits for it forever. The CLI's runner never loads one. A process that did
+(a test suite, a notebook that ran torch) runs stages in process instead, where Ctrl-C
+is a KeyboardInterrupt as the caller expects; ``PIPELINE_RUNNER_WORKER`` overrides.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from pipeline_runner.errors import PipelineError, StageError
 
-IN_PROCESS_ENV = "PIPELINE_RUNNER_IN_PROCESS"  # "1": run stages in the runner's process (for debuggers)
+WORKER_ENV = "PIPELINE_RUNNER_WORKER"  # "fork" | "in-process" (debuggers) | unset: decide (see above)
+_OPENMP = re.compile(r"/lib(gomp|iomp5|omp)[-.][^/\n]*$", re.MULTILINE)
+
+
+def worker_mode() -> str:
+    """"fork" or "in-process": the environment's choice, else fork unless an OpenMP runtime is loaded."""
+    chosen = os.environ.get(WORKER_ENV, "").strip().lower()
+    if chosen in ("fork", "in-process"):
+        return chosen
+    return "in-process" if _openmp_loaded() else "fork"
+
+
+def _openmp_loaded() -> bool:
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:  # no procfs (macOS): the libraries that bring OpenMP along
+        return any(name in sys.modules for name in ("torch", "sklearn", "coremltools"))
+    return _OPENMP.search(maps) is not None
 
 
 class StageWorker:
@@ -31,7 +56,7 @@ class StageWorker:
 
     def __init__(self, target: Callable, *, close_fds: tuple[int, ...] = ()):
         self.target, self.close_fds = target, close_fds
-        self.in_process = os.environ.get(IN_PROCESS_ENV) == "1"
+        self.in_process = worker_mode() == "in-process"
         self._proc = self._conn = None
 
     def __enter__(self):
@@ -107,10 +132,9 @@ def _serve(conn, target: Callable, parent: int, close_fds: tuple[int, ...]) -> N
     for fd in close_fds:
         os.close(fd)
     if "torch" in sys.modules:
-        # The runner's process already ran torch (a test suite, a notebook): its OpenMP thread pool
-        # did not survive the fork, and the first parallel op would wait for it forever. One thread
-        # keeps torch off OpenMP (what torch's DataLoader does in its forked workers). The CLI's
-        # runner never imports torch, so its workers keep every thread.
+        # Forced fork (PIPELINE_RUNNER_WORKER=fork) from a process that ran torch: its OpenMP pool
+        # did not survive the fork. One thread keeps torch off OpenMP (what torch's DataLoader does
+        # in its forked workers). The CLI's runner never imports torch; its workers keep every thread.
         sys.modules["torch"].set_num_threads(1)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
