@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="read-only pulls but never pushes, e.g. for untrusted pull requests "
                           "(default: $PIPELINE_RUNNER_CACHE_MODE or read-write)")
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                     help="run up to N recipes at once, each in its own worker process (default: 1)")
+                     help="run up to N stages at once, each in its own worker process: N recipes, or one "
+                          "recipe's independent graphs (default: 1)")
     run.add_argument("--verify", action="store_true",
                      help="re-hash every artifact (not only those whose size or mtime changed) and report; "
                           "altered ones are rebuilt unless --dry-run")
@@ -160,7 +161,7 @@ def _run(args) -> int:
             results = run_parallel(recipes, args.build_dir, args.jobs, options,
                                    keep_going=args.keep_going, quiet=args.quiet)
         else:
-            results = _run_serial(recipes, args.build_dir, options, reporter, args)
+            results = _run_serial(recipes, args.build_dir, {**options, "jobs": args.jobs}, reporter, args)
         for report, output in results:
             (sys.stderr if args.json else sys.stdout).write(output)  # a worker's log, as one block
             reports.append(report)

@@ -13,6 +13,7 @@ import json
 import shutil
 import time
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +55,9 @@ class RunReport:
 
 
 def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = None,
-               dry_run: bool = False, verify: bool = False, log=print, cache: RemoteCache | None = None) -> RunReport:
+               dry_run: bool = False, verify: bool = False, log=print, cache: RemoteCache | None = None,
+               jobs: int = 1) -> RunReport:
+    """Run ``recipe``'s stale stages; ``jobs`` > 1 runs independent ones (its graphs) side by side."""
     build_dir = build_root / recipe.name
     report = RunReport(recipe.name, build_dir)
     try:
@@ -76,48 +79,167 @@ def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = Non
 
         quiet_third_party()
         with interruptible(), build_lock(build_dir, log) as lock_fd:
-            _run_locked(recipe, build_dir, report, force, verify, lock_fd, log, cache)
+            _run_locked(recipe, build_dir, report, force, verify, lock_fd, log, cache, jobs)
     except PipelineError as exc:  # e.g. the build directory cannot be written
         report.error = report.error or exc
     return report
 
 
 def _run_locked(recipe: Recipe, build_dir: Path, report: RunReport, force, verify: bool, lock_fd: int, log,
-                cache: RemoteCache | None) -> None:
+                cache: RemoteCache | None, jobs: int) -> None:
     _clear_stale_work(build_dir)
     manifest = Manifest(build_dir)  # again: another run may have finished while we waited for the lock
     _warn_if_corrupt(manifest, log)
     planner = Planner(recipe, build_dir, manifest, force=force, verify=verify)
     manifest.data.update({"recipe": recipe.name, "recipe_file": str(recipe.path), "recipe_sha256": recipe.sha256})
     instances = {inst.name: inst for inst in planner.instances}
-    failed: set[str] = set()
-    with StageWorker(functools.partial(_run_job, recipe, build_dir, instances), close_fds=(lock_fd,)) as worker:
-        for inst in planner.instances:
-            blocked = [u.name for u in planner.upstream(inst) if u.name in failed]
-            if blocked:
-                failed.add(inst.name)
-                report.outcomes.append(Outcome(inst.name, "skipped", f"{blocked[0]} failed"))
-                continue
-            d = planner.decide(inst)
-            if not d.run:
-                report.outcomes.append(Outcome(inst.name, "cached", d.reason))
-                continue
-            seconds = pull(cache, build_dir, manifest, d, log) if pullable(cache, d) else None
-            if seconds is not None:
-                planner.ran(inst)
-                report.outcomes.append(Outcome(inst.name, "pulled", d.reason, seconds))
-                continue
-            outcome, error = _execute(recipe, build_dir, manifest, planner, d, worker, log)
-            if cache is not None and error is None:
-                push(cache, build_dir, manifest, d, log)
-            planner.ran(inst)
-            report.outcomes.append(outcome)
-            if error is not None:
-                failed.add(inst.name)
-                report.error = report.error or error
+    target = functools.partial(_run_job, recipe, build_dir, instances)
+    workers = [StageWorker(target, close_fds=(lock_fd,))]
+    if jobs > 1 and not workers[0].in_process:  # in process, stages cannot run side by side
+        workers += [StageWorker(target, close_fds=(lock_fd,)) for _ in range(jobs - 1)]
+        for w in workers:
+            w.start()  # fork them all before any thread exists
+    try:
+        _schedule(recipe, build_dir, manifest, planner, report, workers, log, cache)
+    finally:
+        for w in workers:
+            w.stop()
+    report.outcomes.sort(key=lambda o: list(instances).index(o.name))
     manifest.save()
     _write_validation_summary(build_dir, manifest)
     _after_run(build_dir, report, log)
+
+
+def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, report: RunReport,
+              workers: list[StageWorker], log, cache: RemoteCache | None) -> None:
+    """Run each stale instance as soon as its producers are done and a worker is free.
+
+    With one worker this is the plan's order, in this thread. With more, independent
+    instances (one recipe's graphs) run side by side: a thread per running stage waits on
+    its worker process, while this thread alone decides, pulls, pushes and records, so the
+    manifest and the signal handlers (engine/signals.py) stay single-threaded.
+    """
+    todo, failed, free = list(planner.instances), set(), list(workers)
+    running: dict[Future, tuple] = {}
+    threads = ThreadPoolExecutor(len(workers), thread_name_prefix="stage") if len(workers) > 1 else None
+    try:
+        while todo or running:
+            unfinished = {i.name for i in todo} | {r[0].instance.name for r in running.values()}
+            for inst in list(todo):
+                ups = planner.upstream(inst)
+                if any(u.name in unfinished for u in ups):
+                    continue
+                blocked = [u.name for u in ups if u.name in failed]
+                if not blocked and not free:
+                    continue  # ready, but every worker is busy: only cached or pulled ones go on
+                d = None if blocked else planner.decide(inst)
+                if d is not None and d.run:
+                    seconds = pull(cache, build_dir, manifest, d, log) if pullable(cache, d) else None
+                    if seconds is None:
+                        if not free:
+                            continue
+                        todo.remove(inst)  # still unfinished: it is running
+                        running[_dispatch(threads, free.pop(), build_dir, manifest, d, recipe, log)] = (
+                            d, time.perf_counter())
+                        continue
+                    planner.ran(inst)
+                    report.outcomes.append(Outcome(inst.name, "pulled", d.reason, seconds))
+                elif d is not None:
+                    report.outcomes.append(Outcome(inst.name, "cached", d.reason))
+                else:
+                    failed.add(inst.name)
+                    report.outcomes.append(Outcome(inst.name, "skipped", f"{blocked[0]} failed"))
+                todo.remove(inst)
+                unfinished.discard(inst.name)
+            if not running:
+                continue
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                d, started = running.pop(future)
+                free.append(future.worker)
+                outcome, error = _finish(recipe, build_dir, manifest, planner, d, future, started)
+                if cache is not None and error is None:
+                    push(cache, build_dir, manifest, d, log)
+                planner.ran(d.instance)
+                report.outcomes.append(outcome)
+                if error is not None:
+                    failed.add(d.instance.name)
+                    report.error = report.error or error
+    except BaseException:  # interrupted: stop the workers first, then remove what they were writing
+        for future in running:
+            future.worker.kill()
+        if threads is not None:
+            threads.shutdown(wait=True)
+        shutil.rmtree(build_dir / ".work", ignore_errors=True)
+        raise
+    if threads is not None:
+        threads.shutdown(wait=True)
+
+
+def _dispatch(threads: ThreadPoolExecutor | None, worker: StageWorker, build_dir: Path, manifest: Manifest,
+              d: Decision, recipe: Recipe, log) -> Future:
+    """Start ``d``'s stage on ``worker``: in a thread, or (no threads) run it here, now."""
+    inst = d.instance
+    work = build_dir / ".work" / f"{inst.name}-{uuid.uuid4().hex[:8]}"
+    work.mkdir(parents=True)
+    upstream_info = {name: rec.get("info", {}) for name, rec in manifest.data["stages"].items()}
+    job = (inst.name, str(work), upstream_info, d.key)
+
+    def run():
+        with progress.stage(inst.name, d.reason) as handle:
+            return worker.run(job, log, (recipe.name, inst.name), on_progress=functools.partial(_show_progress, handle))
+
+    if threads is not None:
+        future = threads.submit(run)
+    else:
+        future = Future()
+        try:
+            future.set_result(run())
+        except PipelineError as exc:
+            future.set_exception(exc)
+    future.worker, future.work = worker, work
+    return future
+
+
+def _finish(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, d: Decision,
+            future: Future, started: float):
+    """Check a stage's result, move its artifacts into place and record it (or record its failure)."""
+    inst, work = d.instance, future.work
+
+    def failed(message: str, error: PipelineError):
+        """Nothing of a failed stage is moved into place; its record says why."""
+        shutil.rmtree(work, ignore_errors=True)
+        _mark_failed(manifest, inst.name, d, message)
+        return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started), error
+
+    try:
+        result = future.result()
+    except PipelineError as exc:
+        return failed(str(exc), exc)
+    seconds = time.perf_counter() - started
+    touched = _touched_upstream(build_dir, manifest, planner.upstream(inst))
+    if touched:  # a stage bug: consumers must read their inputs, never rewrite them
+        message = f"internal error, a bug in pipeline_runner: the stage modified upstream artifact {touched}"
+        return failed(message, StageError(recipe.name, inst.name, message))
+    unwritten = [rel for rel in result.artifacts if not (work / rel).exists()]
+    if unwritten:  # a stage bug: move nothing rather than record a lie
+        message = f"declared artifacts it did not write: {', '.join(unwritten)}"
+        return failed(message, StageError(recipe.name, inst.name, message))
+    with deferred():  # move into place and record: a signal waits until both are done
+        artifacts = install_artifacts(work, build_dir, result.artifacts)
+        status = "failed" if result.failures else "ok"
+        manifest.put(inst.name, {
+            "key": d.key, "key_doc": d.key_doc, "status": status, "artifacts": artifacts,
+            "info": result.info, "notes": result.notes, "seconds": round(seconds, 3),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        })
+        shutil.rmtree(work, ignore_errors=True)
+    if result.failures:
+        report_path = str(build_dir / result.artifacts[0]) if result.artifacts else ""
+        err = ValidationFailed(recipe.name, inst.name, result.failures, report_path)
+        return Outcome(inst.name, "failed", d.reason, seconds), err
+    return Outcome(inst.name, "ran", d.reason, seconds), None
+
 
 
 def _after_run(build_dir: Path, report: RunReport, log) -> None:
@@ -157,55 +279,6 @@ def _run_job(recipe: Recipe, build_dir: Path, instances: dict[str, StageInstance
         raise recipe.model_error(exc) from exc
     except Exception as exc:
         raise stage_failure(recipe.name, name, exc) from exc
-
-
-def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, d: Decision,
-             worker: StageWorker, log):
-    inst = d.instance
-    work = build_dir / ".work" / f"{inst.name}-{uuid.uuid4().hex[:8]}"
-    work.mkdir(parents=True)
-    upstream_info = {name: rec.get("info", {}) for name, rec in manifest.data["stages"].items()}
-    started = time.perf_counter()
-
-    def failed(message: str, error: PipelineError):
-        """Nothing of a failed stage is moved into place; its record says why."""
-        shutil.rmtree(work, ignore_errors=True)
-        _mark_failed(manifest, inst.name, d, message)
-        return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started), error
-
-    try:
-        with progress.stage(inst.name, d.reason) as handle:
-            result = worker.run((inst.name, str(work), upstream_info, d.key), log, (recipe.name, inst.name),
-                                on_progress=functools.partial(_show_progress, handle))
-    except PipelineError as exc:
-        return failed(str(exc), exc)
-    except BaseException:  # interrupted: stop the worker first, then remove what it was writing
-        worker.stop()
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    seconds = time.perf_counter() - started
-    touched = _touched_upstream(build_dir, manifest, planner.upstream(inst))
-    if touched:  # a stage bug: consumers must read their inputs, never rewrite them
-        message = f"internal error, a bug in pipeline_runner: the stage modified upstream artifact {touched}"
-        return failed(message, StageError(recipe.name, inst.name, message))
-    unwritten = [rel for rel in result.artifacts if not (work / rel).exists()]
-    if unwritten:  # a stage bug: move nothing rather than record a lie
-        message = f"declared artifacts it did not write: {', '.join(unwritten)}"
-        return failed(message, StageError(recipe.name, inst.name, message))
-    with deferred():  # move into place and record: a signal waits until both are done
-        artifacts = install_artifacts(work, build_dir, result.artifacts)
-        status = "failed" if result.failures else "ok"
-        manifest.put(inst.name, {
-            "key": d.key, "key_doc": d.key_doc, "status": status, "artifacts": artifacts,
-            "info": result.info, "notes": result.notes, "seconds": round(seconds, 3),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        })
-        shutil.rmtree(work, ignore_errors=True)
-    if result.failures:
-        report_path = str(build_dir / result.artifacts[0]) if result.artifacts else ""
-        err = ValidationFailed(recipe.name, inst.name, result.failures, report_path)
-        return Outcome(inst.name, "failed", d.reason, seconds), err
-    return Outcome(inst.name, "ran", d.reason, seconds), None
 
 
 def _show_progress(handle, state: tuple) -> None:

@@ -71,8 +71,7 @@ class StageWorker:
         (step, done, total, unit) as it reports it (in-process, progress goes to the reporter directly)."""
         if self.in_process:
             return self.target(job, log)
-        if self._proc is None or not self._proc.is_alive():
-            self._start()
+        self.start()
         self._conn.send(job)
         while True:
             if not self._conn.poll(0.25):
@@ -91,6 +90,17 @@ class StageWorker:
                 return payload
             else:
                 raise payload
+
+    def start(self) -> None:
+        """Fork the worker now if it is not running (several workers are forked before any thread starts)."""
+        if not self.in_process and (self._proc is None or not self._proc.is_alive()):
+            self._start()
+
+    def kill(self) -> None:
+        """Kill the worker from another thread than the one in ``run`` (which then raises); ``stop`` reaps it."""
+        proc = self._proc
+        if proc is not None and proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)
 
     def stop(self) -> None:
         """Kill the worker now (it holds no state worth saving: its output goes to a scratch folder)."""

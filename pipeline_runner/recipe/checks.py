@@ -101,8 +101,10 @@ def _inputs(doc, data):
                                             f"{MAX_INPUT_ELEMENTS:,} are supported", "is the shape right?"))
             problems += _range_problems(doc, at, spec)
             if "image" in spec:
-                if rank != 4 or spec["shape"][1] != 3 or spec.get("dtype") != "float32":
-                    problems.append(doc.problem((*at, "shape"), "an image input must be float32 with shape [N, 3, H, W]"))
+                if rank != 4 or spec["shape"][:2] != [1, 3] or spec.get("dtype") != "float32":
+                    problems.append(doc.problem(
+                        (*at, "shape"), "an image input must be float32 with shape [1, 3, H, W]",
+                        "a Core ML image input holds one picture; for a batch, drop `image:` and feed a tensor"))
     return problems
 
 
