@@ -38,21 +38,21 @@ def hand_written(recipe_path: str, out_dir: str) -> None:
     from pipeline_runner.recipe import load_recipe
 
     recipe = load_recipe(recipe_path)
-    spec, graph = recipe.data["model"], recipe.graphs[0]
-    torch.manual_seed(spec["seed"])
-    model = architectures()[spec["architecture"]](**spec["params"]).eval()
-    shape = graph["inputs"][0]["shape"]
+    spec, graph = recipe.model, recipe.graphs[0]
+    torch.manual_seed(spec.seed)
+    model = architectures()[spec.architecture](**spec.params).eval()
+    shape = list(graph.inputs[0].shape)
     onnx_path = os.path.join(out_dir, "model.onnx")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (torch.randn(shape),), onnx_path, dynamo=False,
-                          opset_version=recipe.data["export"]["opset"], input_names=["image"],
+                          opset_version=recipe.export.opset, input_names=["image"],
                           output_names=["logits"])  # onnx2coreml needs fixed shapes
-        onnx2coreml.convert(onnx_path, compute_precision=recipe.data["convert"]["precision"]).save(
+        onnx2coreml.convert(onnx_path, compute_precision=recipe.convert.precision).save(
             os.path.join(out_dir, "model.mlpackage"))
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
-    for _ in range(recipe.data["validate"]["samples"]):
+    for _ in range(recipe.validate.samples):
         x = rng.standard_normal(shape).astype(np.float32)
         with torch.no_grad():
             want = model(torch.from_numpy(x)).numpy()

@@ -3,10 +3,11 @@
 1. cold build of a recipe with an empty cache (it pushes), then the same recipe in a second,
    empty build directory with the same cache: every stage is pulled and verified. Prints both
    times and their ratio, and checks the pulled artifacts are byte-identical.
-2. with --jobs DIR: every recipe in DIR built one after another, then again (fresh build
-   directory, no cache) with -j 2; prints both times and the speed-up.
+2. with --jobs PATH...: for each PATH (a directory of recipes, or one recipe), a cold build with
+   -j 1, then again (fresh build directory, no cache) with -j 2; prints both times and the
+   speed-up. A directory's recipes run side by side; one recipe's graphs run side by side.
 
-Run: python bench/bench_remote_cache.py [RECIPE] [--cache URL] [--jobs pipelines/]
+Run: python bench/bench_remote_cache.py [RECIPE] [--cache URL] [--jobs pipelines/ pipelines/mobileclip.yaml]
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", nargs="?", default="pipelines/vit.yaml")
     parser.add_argument("--cache", help="cache URL (default: a fresh temporary directory)")
-    parser.add_argument("--jobs", metavar="DIR", help="also measure -j 2 over the recipes in DIR")
+    parser.add_argument("--jobs", metavar="PATH", nargs="+", default=[],
+                        help="also measure -j 2 against -j 1 over each PATH (a recipe directory or one recipe)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -59,11 +61,11 @@ def main() -> int:
         print(f"{'cold build (pushes to the cache)':<44}{cold:>9.1f}{1.0:>8.1f}")
         print(f"{'second checkout, same cache (pulls)':<44}{pull:>9.1f}{cold / pull:>8.1f}x faster")
         print(f"stage statuses: {sorted(statuses)}; artifacts byte-identical: {same}")
-        if args.jobs:
-            serial, _ = run([args.jobs, "--build-dir", str(tmp / "serial"), "--keep-going"])
-            parallel, _ = run([args.jobs, "--build-dir", str(tmp / "parallel"), "--keep-going", "-j", "2"])
-            print(f"{'recipes in ' + args.jobs + ', one after another':<44}{serial:>9.1f}{1.0:>8.1f}")
-            print(f"{'the same with -j 2':<44}{parallel:>9.1f}{serial / parallel:>8.2f}x faster")
+        for i, path in enumerate(args.jobs):
+            serial, _ = run([path, "--build-dir", str(tmp / f"serial{i}"), "--keep-going"])
+            parallel, _ = run([path, "--build-dir", str(tmp / f"parallel{i}"), "--keep-going", "-j", "2"])
+            print(f"{path + ', -j 1':<44}{serial:>9.1f}{1.0:>8.1f}", flush=True)
+            print(f"{path + ', -j 2':<44}{parallel:>9.1f}{serial / parallel:>8.2f}x faster", flush=True)
     return 0
 
 

@@ -1,6 +1,8 @@
 """Command line: `pipeline-runner [run] RECIPE...` and `pipeline-runner check PATH...`.
 
-Exit codes: 0 success, 1 a stage or validation failed, 2 an invalid recipe or usage.
+Exit codes: 0 success, 1 a stage or validation failed, 2 an invalid recipe or usage,
+130/143 interrupted by SIGINT/SIGTERM. A user or model error prints its message, never
+a traceback (``--debug`` adds it); an internal bug says so and prints its traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from pipeline_runner.errors import RecipeError
@@ -41,7 +44,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="read-only pulls but never pushes, e.g. for untrusted pull requests "
                           "(default: $PIPELINE_RUNNER_CACHE_MODE or read-write)")
     run.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                     help="run up to N recipes at once, each in its own worker process (default: 1)")
+                     help="run up to N stages at once, each in its own worker process: N recipes, or one "
+                          "recipe's independent graphs (default: 1)")
+    run.add_argument("--verify", action="store_true",
+                     help="re-hash every artifact (not only those whose size or mtime changed) and report; "
+                          "altered ones are rebuilt unless --dry-run")
     check = sub.add_parser("check", help="validate recipes only (fast; imports no ML library)")
     check.add_argument("paths", nargs="+", help="recipe files or directories")
     check.add_argument("--json", action="store_true")
@@ -49,23 +56,37 @@ def _parser() -> argparse.ArgumentParser:
     from pipeline_runner.report.cli import add_parser as add_report_parser
 
     add_report_parser(sub)
+    for command in (run, check):
+        command.add_argument("--debug", action="store_true", help="print the Python traceback of a failure")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipeline_runner.engine.signals import Interrupted
+
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in (*COMMANDS, "-h", "--help"):
         argv.insert(0, "run")
     args = _parser().parse_args(argv)
-    if args.command == "check":
-        return _check(args)
-    if args.command == "stages":
-        return _stages()
-    if args.command == "report":
-        from pipeline_runner.report.cli import main as report_main
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "stages":
+            return _stages()
+        if args.command == "report":
+            from pipeline_runner.report.cli import main as report_main
 
-        return report_main(args)
-    return _run(args)
+            return report_main(args)
+        return _run(args)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        print(f"\ninterrupted ({exc if isinstance(exc, Interrupted) else 'SIGINT'}): stopped; finished stages are "
+              "recorded, and the next run resumes from there", file=sys.stderr)
+        return code
+    except Exception:  # a bug: say so, with what a bug report needs
+        print("internal error, a bug in pipeline_runner (please report it with this traceback):\n"
+              + traceback.format_exc(), file=sys.stderr)
+        return 1
 
 
 def _load_all(paths, as_json: bool):
@@ -131,7 +152,7 @@ def _run(args) -> int:
     if args.jobs < 1:
         print("error: -j/--jobs: expected a positive number of workers", file=sys.stderr)
         return 2
-    options = dict(force=force, dry_run=args.dry_run, cache=cache)
+    options = dict(force=force, dry_run=args.dry_run, verify=args.verify, cache=cache)
     reports, exit_code = [], 0
     with progress.activate(reporter_for(as_json=args.json, quiet=args.quiet)) as reporter:
         if args.jobs > 1 and len(recipes) > 1:
@@ -140,12 +161,13 @@ def _run(args) -> int:
             results = run_parallel(recipes, args.build_dir, args.jobs, options,
                                    keep_going=args.keep_going, quiet=args.quiet)
         else:
-            results = _run_serial(recipes, args.build_dir, options, reporter, args)
+            results = _run_serial(recipes, args.build_dir, {**options, "jobs": args.jobs}, reporter, args)
         for report, output in results:
             (sys.stderr if args.json else sys.stdout).write(output)  # a worker's log, as one block
             reports.append(report)
             if not args.json:
-                _print_error(report)
+                _print_verify(report)
+                _print_error(report, args.debug)
             if report.error is not None:
                 exit_code = max(exit_code, report.error.exit_code)
     if args.json:
@@ -173,11 +195,22 @@ def _run_serial(recipes, build_root: Path, options: dict, reporter, args):
             return
 
 
-def _print_error(report) -> None:
-    if report.error is not None:
-        print(f"error: {report.error}", file=sys.stderr)
-        if getattr(report.error, "traceback", None):
-            print(report.error.traceback, file=sys.stderr)
+def _print_verify(report) -> None:
+    if getattr(report, "altered", None) is not None:
+        print(f"  verify: {len(report.altered)} artifact(s) altered or missing"
+              + (": " + ", ".join(report.altered) if report.altered else ""))
+
+
+def _print_error(report, debug: bool) -> None:
+    error = report.error
+    if error is None:
+        return
+    print(f"error: {error}", file=sys.stderr)
+    trace = getattr(error, "traceback", None)
+    if trace and (debug or getattr(error, "internal", False)):
+        print(trace, file=sys.stderr)
+    elif trace:
+        print("(run with --debug for the traceback)", file=sys.stderr)
 
 
 def _report_dict(report) -> dict:
@@ -186,5 +219,6 @@ def _report_dict(report) -> dict:
         "build_dir": str(report.build_dir),
         "ok": report.ok,
         "stages": [o.__dict__ for o in report.outcomes],
+        "altered": getattr(report, "altered", None),
         "error": report.error.to_dict() if report.error else None,
     }

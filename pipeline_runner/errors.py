@@ -56,13 +56,44 @@ class RecipeError(PipelineError):
     def to_dict(self) -> dict:
         return {"type": "RecipeError", "problems": [p.to_dict() for p in self.problems]}
 
+    def __reduce__(self):  # errors cross the pipe from the stage worker process
+        return (type(self), (self.problems,), self.__dict__)
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A problem with one field below ``model`` (e.g. ``("params", "dim")``), found by a model source."""
+
+    field: tuple
+    message: str
+    hint: str | None = None
+
+
+class ModelSpecError(PipelineError):
+    """``model.architecture``/``model.params`` do not fit the model source (found when the model is made).
+
+    The build stage turns it into a located RecipeError.
+    """
+
+    exit_code = 2
+
+    def __init__(self, problems: list[FieldProblem]):
+        self.problems = problems
+        super().__init__("; ".join(f"model.{'.'.join(map(str, p.field))}: {p.message}" for p in problems))
+
+    def __reduce__(self):
+        return (type(self), (self.problems,), self.__dict__)
+
 
 class StageError(PipelineError):
     """A stage failed while running; the cause is chained with ``from``."""
 
     def __init__(self, recipe: str, stage: str, message: str):
-        self.recipe, self.stage = recipe, stage
+        self.recipe, self.stage, self.message = recipe, stage, message
         super().__init__(f"{recipe}: stage {stage} failed: {message}")
+
+    def __reduce__(self):
+        return (type(self), (self.recipe, self.stage, self.message), self.__dict__)
 
     def to_dict(self) -> dict:
         return {"type": "StageError", "recipe": self.recipe, "stage": self.stage, "message": str(self)}
@@ -75,6 +106,9 @@ class ValidationFailed(PipelineError):
         self.recipe, self.stage, self.failures, self.report_path = recipe, stage, failures, report_path
         lines = "\n".join(f"  {f}" for f in failures)
         super().__init__(f"{recipe}: {stage}: validation failed (report: {report_path}):\n{lines}")
+
+    def __reduce__(self):
+        return (type(self), (self.recipe, self.stage, self.failures, self.report_path), self.__dict__)
 
     def to_dict(self) -> dict:
         return {

@@ -84,11 +84,30 @@ def test_checkpoint_mismatch_lists_keys(write_recipe, tmp_path):
     assert "0.weight: checkpoint (3, 3) vs model (16, 8)" in text
 
 
-def test_unknown_architecture_is_explained(write_recipe):
+def test_unknown_architecture_is_a_recipe_error(write_recipe):
+    """Builtin architectures and params are checked by `check`, with a suggestion."""
+    from pipeline_runner.errors import RecipeError
+
     text = recipe_text("builtin").replace("architecture: vit", "architecture: vitt")
-    recipe = load_recipe(write_recipe(text))
-    with pytest.raises(ValueError, match="unknown builtin architecture 'vitt'; known: .*vit"):
-        create_model(recipe)
+    with pytest.raises(RecipeError) as info:
+        load_recipe(write_recipe(text))
+    [p] = info.value.problems
+    assert p.yaml_path == "model.architecture" and p.hint == "did you mean 'vit'?"
+
+
+@pytest.mark.parametrize("source, old, new, field, message", [
+    ("timm", "architecture: resnet10t", "architecture: resnet10", "model.architecture", "timm has no architecture"),
+    ("timm", "num_classes: 3", "num_clases: 3", "model.params.num_clases", "the model does not take parameter"),
+    ("python", "tiny_mlp", "tiny_mpl", "model.architecture", "tests.fixtures.tiny_models has no factory 'tiny_mpl'"),
+    ("python", "in_features: 8", "in_featres: 8", "model.params.in_featres", "unknown parameter"),
+])
+def test_sources_that_need_their_library_report_located_errors_at_build(source, old, new, field, message,
+                                                                        write_recipe, run_cli):
+    path = write_recipe(recipe_text(source).replace(old, new))
+    code, out, err = run_cli(path)
+    assert code == 2, out + err
+    assert f"{field}: {message}" in err and f"{path}:" in err
+    assert "Traceback" not in err
 
 
 def _tiny_mobileone():

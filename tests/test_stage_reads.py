@@ -104,7 +104,12 @@ def _allowed_reads(stage, stages) -> set[str]:
 @pytest.fixture
 def recording(monkeypatch):
     """{stage name: set of dotted paths it read} while the fixture is active."""
+    from pipeline_runner.engine.worker import WORKER_ENV
     from pipeline_runner.stages import STAGES
+
+    # Stages run in the runner's process, so the reads they log reach these sets (a forked
+    # worker would log them into its own copy).
+    monkeypatch.setenv(WORKER_ENV, "in-process")
 
     reads: dict[str, set] = {name: set() for name in STAGES}
     for name, stage in list(STAGES.items()):

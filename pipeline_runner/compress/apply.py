@@ -71,9 +71,15 @@ def compress_model(base_path: Path, out_path: Path, variant: dict, calibration: 
     import coremltools.optimize.coreml as cto
 
     where = f"compress.variants.{variant['name']}"
-    with warnings.catch_warnings():
+    import shutil
+    import tempfile
+
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as scratch:
         warnings.simplefilter("ignore")
-        model = ct.models.MLModel(str(base_path), skip_model_load=True)
+        # coremltools may rewrite a package it opens: open a copy, never the convert stage's artifact
+        copy = Path(scratch) / Path(base_path).name
+        (shutil.copytree if Path(base_path).is_dir() else shutil.copy2)(base_path, copy)
+        model = ct.models.MLModel(str(copy), skip_model_load=True)
         names = op_names(model)
         if "quantize_activations" in variant:
             from pipeline_runner.compress.calibrate import reference_calibration

@@ -23,10 +23,18 @@ def save_shared(sources: dict[str, Path], out: Path) -> None:
     the first is the default function."""
     import coremltools as ct
 
+    import shutil
+    import tempfile
+
     desc = ct.utils.MultiFunctionDescriptor()
-    for function, path in sources.items():
-        desc.add_function(str(path), src_function_name="main", target_function_name=function)
-    desc.default_function_name = next(iter(sources))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ct.utils.save_multifunction(desc, str(out))
+    with tempfile.TemporaryDirectory() as scratch:
+        # coremltools may rewrite a package it opens: merge copies, never the upstream artifacts
+        for i, (function, path) in enumerate(sources.items()):
+            copy = Path(scratch) / str(i) / Path(path).name
+            copy.parent.mkdir()
+            (shutil.copytree if Path(path).is_dir() else shutil.copy2)(path, copy)
+            desc.add_function(str(copy), src_function_name="main", target_function_name=function)
+        desc.default_function_name = next(iter(sources))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ct.utils.save_multifunction(desc, str(out))

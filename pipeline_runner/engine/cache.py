@@ -1,10 +1,13 @@
 """Cache keys, artifact fingerprints and the manifest that records them.
 
 A stage instance's key is the sha256 of a canonical JSON document: the stage name
-and version, its slice of the recipe, the keys of the instances it consumes, the
-content hashes of input files, the versions of the libraries it calls, and a hash
-of our own source it runs. The document itself is kept in the manifest so that a
-changed key can be explained field by field.
+and version, its slice of the recipe, the keys of the instances it consumes and the
+content hashes of the artifacts they made (so a consumer reruns whenever what it
+reads changed, even when its producer's key did not), the content hashes of input
+files (named relative to the recipe, so moving a checkout keeps its cache), the
+versions of the libraries it calls, and a hash of our own source it runs. The
+document itself is kept in the manifest so that a changed key can be explained
+field by field.
 """
 
 from __future__ import annotations
@@ -88,26 +91,35 @@ def fingerprint(path: Path) -> dict:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(path)}
 
 
-def artifact_state(path: Path, recorded: dict) -> str | None:
+def artifact_state(path: Path, recorded: dict, *, rehash: bool = False) -> str | None:
     """None if ``path`` still is what was recorded, else "missing" or "altered".
 
-    Size and mtime are compared first; only when they differ is the content hashed.
+    Size and mtime are compared first; only when they differ (or with ``rehash``) is the content hashed.
     """
     if not path.exists():
         return "missing"
-    if path.is_dir():
-        files = [p for p in path.rglob("*") if p.is_file()]
-        size = sum(f.stat().st_size for f in files)
-        mtime = max((f.stat().st_mtime_ns for f in files), default=0)
-    else:
-        st = path.stat()
-        size, mtime = st.st_size, st.st_mtime_ns
-    if size == recorded.get("size") and mtime == recorded.get("mtime_ns"):
+    if not rehash and stamp(path) == (recorded.get("size"), recorded.get("mtime_ns")):
         return None
     return None if fingerprint(path)["sha256"] == recorded.get("sha256") else "altered"
 
 
-def key_document(instance: StageInstance, recipe, upstream_keys: dict[str, str],
+def stamp(path: Path) -> tuple[int, int]:
+    """(size, newest mtime) of a file or of every file in a directory: the cheap change check."""
+    if path.is_dir():
+        stats = [p.stat() for p in path.rglob("*") if p.is_file()]
+        return sum(s.st_size for s in stats), max((s.st_mtime_ns for s in stats), default=0)
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def upstream_entry(record: dict | None) -> dict:
+    """What a consumer's key holds of a producer: its key and its artifacts' content hashes."""
+    record = record or {}
+    return {"key": record.get("key"),
+            "artifacts": {rel: a.get("sha256") for rel, a in record.get("artifacts", {}).items()}}
+
+
+def key_document(instance: StageInstance, recipe, upstream: dict[str, dict],
                  file_hashes: dict[str, str]) -> dict:
     stage = instance.stage
     recipe_slice = {}
@@ -121,7 +133,7 @@ def key_document(instance: StageInstance, recipe, upstream_keys: dict[str, str],
         "version": stage.version,
         "graph": instance.graph,
         "recipe": recipe_slice,
-        "upstream": upstream_keys,
+        "upstream": upstream,
         "files": file_hashes,
         "tools": {d: tool_version(d) for d in stage.tools},
         "code": {m: code_hash(m) for m in (*RECIPE_CODE, *stage.code)},
@@ -149,7 +161,10 @@ def _describe(path: str, a, b) -> str:
         field = path.removeprefix("recipe.")
         return f"{field} {_short(a)} → {_short(b)}"
     if path.startswith("upstream."):
-        return f"{path.removeprefix('upstream.')} changed"
+        name, sep, rel = path.removeprefix("upstream.").partition(".artifacts.")
+        if sep:
+            return f"{rel} (from {name}) changed"
+        return f"{name.removesuffix('.key')} changed"
     if path.startswith("code."):
         return f"code of {path.removeprefix('code.')} changed"
     if path.startswith("tools."):
@@ -178,21 +193,32 @@ def _flatten(doc, prefix: str = "") -> dict[str, object]:
 
 
 class Manifest:
-    """build/<name>/manifest.json: one record per stage instance, written atomically."""
+    """build/<name>/manifest.json: one record per stage instance, written atomically.
+
+    A manifest that does not parse, or whose structure is not what this code writes, is
+    treated as absent (``problem`` says why; every stage reruns), never as a jam.
+    """
 
     def __init__(self, build_dir: Path):
         self.path = build_dir / MANIFEST
         self.data: dict = {"stages": {}}
+        self.problem: str | None = None
         if self.path.exists():
             try:
-                self.data = json.loads(self.path.read_text())
-                self.data.setdefault("stages", {})
-            except (OSError, ValueError):
-                # A corrupt record is a cache miss, never a crash.
-                self.corrupt = True
-                self.data = {"stages": {}}
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                self.problem = f"unreadable: {exc}"
+            else:
+                self.problem = _structure_problem(data)
+                if self.problem is None:
+                    self.data = data
+                    self.data.setdefault("stages", {})
+            if not isinstance(self.data.get("file_hashes", {}), dict):
+                self.data.pop("file_hashes")
 
-    corrupt = False
+    @property
+    def corrupt(self) -> bool:
+        return self.problem is not None
 
     def record(self, name: str) -> dict | None:
         return self.data["stages"].get(name)
@@ -202,6 +228,31 @@ class Manifest:
         self.save()
 
     def save(self) -> None:
-        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True, default=str) + "\n")
-        os.replace(tmp, self.path)
+        from pipeline_runner.errors import PipelineError
+
+        tmp = self.path.with_name(f"{MANIFEST}.tmp{os.getpid()}")
+        try:
+            tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise PipelineError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+
+def _structure_problem(data) -> str | None:
+    if not isinstance(data, dict):
+        return f"expected an object, got {type(data).__name__}"
+    stages = data.get("stages", {})
+    if not isinstance(stages, dict):
+        return "'stages' is not an object"
+    for name, rec in stages.items():
+        if not isinstance(rec, dict):
+            return f"the record of {name} is not an object"
+        shapes = {"key": str, "status": str, "key_doc": dict, "info": dict, "artifacts": dict, "notes": list}
+        for field, kind in shapes.items():
+            if field in rec and not isinstance(rec[field], kind):
+                return f"{name}.{field} is not a {kind.__name__}"
+        for rel, art in rec.get("artifacts", {}).items():
+            if not isinstance(art, dict) or not isinstance(art.get("sha256"), str):
+                return f"{name}: artifact {rel} has no sha256"
+    return None

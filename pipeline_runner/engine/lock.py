@@ -10,9 +10,15 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def build_lock(build_dir: Path, log):
-    build_dir.mkdir(parents=True, exist_ok=True)
+    from pipeline_runner.errors import PipelineError
+
     path = build_dir / ".lock"
-    with open(path, "a+") as fh:
+    try:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")
+    except OSError as exc:
+        raise PipelineError(f"cannot write to the build directory {build_dir}: {exc.strerror or exc}") from exc
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -25,7 +31,7 @@ def build_lock(build_dir: Path, log):
         fh.write(f"pid {os.getpid()}")
         fh.flush()
         try:
-            yield
+            yield fh.fileno()  # the stage worker closes its inherited copy
         finally:
             fh.seek(0)
             fh.truncate()

@@ -107,6 +107,10 @@ class RemoteCache:
         """Whether an entry is recorded for ``key`` (its blobs are checked only on pull)."""
         return self.fs.exists(self._record_path(key))
 
+    def entry(self, key: str) -> dict:
+        """The entry recorded for ``key`` (files and the stage's record), without its blobs; CacheMiss if none."""
+        return self._read_record(key)
+
     def _read_record(self, key: str) -> dict:
         path = self._record_path(key)
         try:

@@ -1,46 +1,36 @@
-"""Plan and run a recipe's stages: decide cheaply what is stale, run it, record it.
+"""Run a recipe's stale stages and record them; nothing half-done survives a failure or a signal.
 
-Decisions go from cheap to expensive: forced, no record, last run failed, key
-changed (explained field by field), artifact missing, artifact altered. Each stage
-writes into a temporary folder; its artifacts are moved into place only when it
-succeeded, and its manifest record is written last.
+Each stage runs in a worker process (engine/worker.py) and writes into a scratch
+folder; its artifacts are moved into place only when it succeeded, and its manifest
+record is written last, in a section signals cannot cut (engine/signals.py). A run
+with nothing to do writes nothing, so it also works on a read-only build directory.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
-import traceback
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline_runner import progress
-from pipeline_runner.engine.cache import (
-    Manifest,
-    artifact_state,
-    canonical,
-    explain_change,
-    file_sha256,
-    fingerprint,
-    key_document,
-    sha256_text,
-)
+from pipeline_runner.engine.cache import Manifest, stamp
+from pipeline_runner.engine.cache_transfer import install_artifacts, predicted_record, pull, pullable, push
+from pipeline_runner.engine.failures import stage_failure
 from pipeline_runner.engine.lock import build_lock
-from pipeline_runner.engine.remote_cache import CacheMiss, RemoteCache
-from pipeline_runner.engine.stage import StageContext, StageInstance, expand, order_stages, upstream_of
-from pipeline_runner.errors import PipelineError, StageError, ValidationFailed
+from pipeline_runner.engine.planner import Decision, Planner, plan
+from pipeline_runner.engine.remote_cache import RemoteCache
+from pipeline_runner.engine.signals import deferred, interruptible
+from pipeline_runner.engine.stage import StageContext, StageInstance
+from pipeline_runner.engine.worker import StageWorker
+from pipeline_runner.errors import ModelSpecError, PipelineError, StageError, ValidationFailed
 from pipeline_runner.recipe import Recipe
 
-
-@dataclass
-class Decision:
-    instance: StageInstance
-    key: str
-    key_doc: dict
-    run: bool
-    reason: str
+__all__ = ["Outcome", "RunReport", "plan", "run_recipe"]
 
 
 @dataclass
@@ -57,192 +47,164 @@ class RunReport:
     build_dir: Path
     outcomes: list[Outcome] = field(default_factory=list)
     error: PipelineError | None = None
+    altered: list[str] | None = None  # with verify: the artifacts whose content no longer matches
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-def plan(recipe: Recipe, build_dir: Path, force: set[str] | None = None,
-         manifest: Manifest | None = None) -> list[Decision]:
-    """What each stage instance would do now, and why. Imports no heavy library."""
-    from pipeline_runner.stages import STAGES
-
-    force = force or set()
-    manifest = manifest or Manifest(build_dir)
-    instances = expand(order_stages(STAGES), recipe)
-    decisions: dict[str, Decision] = {}
-    file_hashes = _FileHashes(manifest)
-    for inst in instances:
-        ups = upstream_of(inst, instances)
-        files = {str(p): file_hashes.get(p) for p in (inst.stage.reads_files(recipe) if inst.stage.reads_files else [])}
-        doc = key_document(inst, recipe, {u.name: decisions[u.name].key for u in ups}, files)
-        key = sha256_text(canonical(doc))
-        record = manifest.record(inst.name)
-        forced_up = [u.name for u in ups if decisions[u.name].run and decisions[u.name].reason.startswith("forced")]
-        if "all" in force or inst.stage.name in force:
-            reason = "forced (--force)"
-        elif forced_up:
-            reason = f"forced: upstream {forced_up[0]} is forced"
-        elif record is None:
-            reason = "no previous run" + (" (the manifest was unreadable)" if manifest.corrupt else "")
-        elif record.get("status") != "ok":
-            reason = f"last run {record.get('status', 'did not finish')}"
-        elif record.get("key") != key:
-            reason = "key changed: " + explain_change(record.get("key_doc"), doc)
-        else:
-            reason = _artifacts_changed(build_dir, record) or ""
-        decisions[inst.name] = Decision(inst, key, doc, bool(reason), reason or "up to date")
-    return list(decisions.values())
-
-
-def _artifacts_changed(build_dir: Path, record: dict) -> str | None:
-    for rel, recorded in record.get("artifacts", {}).items():
-        state = artifact_state(build_dir / rel, recorded)
-        if state:
-            return f"artifact {state}: {rel}"
-    return None
-
-
-class _FileHashes:
-    """Content hashes of input files (checkpoints), memoised in the manifest by size+mtime."""
-
-    def __init__(self, manifest: Manifest):
-        self.memo = manifest.data.setdefault("file_hashes", {})
-
-    def get(self, path: Path) -> str:
-        st = path.stat()
-        stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        entry = self.memo.get(str(path))
-        if entry and entry.get("stamp") == stamp:
-            return entry["sha256"]
-        digest = file_sha256(path)
-        self.memo[str(path)] = {"stamp": stamp, "sha256": digest}
-        return digest
-
-
 def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = None,
-               dry_run: bool = False, log=print, cache: RemoteCache | None = None) -> RunReport:
+               dry_run: bool = False, verify: bool = False, log=print, cache: RemoteCache | None = None,
+               jobs: int = 1) -> RunReport:
+    """Run ``recipe``'s stale stages; ``jobs`` > 1 runs independent ones (its graphs) side by side."""
     build_dir = build_root / recipe.name
     report = RunReport(recipe.name, build_dir)
-    if dry_run:
-        for d in plan(recipe, build_dir, force):
-            status = "cached"
-            if d.run:
-                status = "would pull" if _pullable(cache, d) and _remote_has(cache, d, log) else "will run"
-            report.outcomes.append(Outcome(d.instance.name, status, d.reason))
-        return report
-    from pipeline_runner.quiet import quiet_third_party
-
-    quiet_third_party()
-    with build_lock(build_dir, log):
-        _clear_stale_work(build_dir)
+    try:
         manifest = Manifest(build_dir)
-        decisions = plan(recipe, build_dir, force, manifest)
-        manifest.data.update({"recipe": recipe.name, "recipe_file": str(recipe.path),
-                              "recipe_sha256": recipe.sha256})
-        failed: set[str] = set()
-        for d in decisions:
-            ups = upstream_of(d.instance, [x.instance for x in decisions])
-            blocked = [u.name for u in ups if u.name in failed]
-            if blocked:
-                failed.add(d.instance.name)
-                report.outcomes.append(Outcome(d.instance.name, "skipped", f"{blocked[0]} failed"))
-                continue
-            if not d.run:
-                report.outcomes.append(Outcome(d.instance.name, "cached", d.reason))
-                continue
-            pulled = _pull(cache, build_dir, manifest, d, log) if _pullable(cache, d) else None
-            if pulled is not None:
-                report.outcomes.append(pulled)
-                continue
-            outcome, error = _execute(recipe, build_dir, manifest, d, log)
-            if cache is not None and error is None:
-                _push(cache, build_dir, manifest, d, log)
-            report.outcomes.append(outcome)
-            if error is not None:
-                failed.add(d.instance.name)
-                report.error = report.error or error
-        manifest.save()
-        _write_validation_summary(build_dir, manifest)
-        from pipeline_runner.report.hook import after_run  # cheap: imports nothing heavy
+        planner = Planner(recipe, build_dir, manifest, force=force, verify=verify)
+        predict = functools.partial(predicted_record, cache, log=log) if dry_run and cache is not None else None
+        decisions = planner.plan(predict)
+        if verify:
+            report.altered = planner.altered
+        if dry_run or not any(d.run for d in decisions):
+            _warn_if_corrupt(manifest, log)
+            for d in decisions:
+                status = ("would pull" if d.pull else "will run") if d.run else "cached"
+                report.outcomes.append(Outcome(d.instance.name, status, d.reason))
+            if not dry_run:
+                _after_run(build_dir, report, log)  # writes only a missing or stale report
+            return report
+        from pipeline_runner.quiet import quiet_third_party
 
-        after_run(build_dir, report.outcomes, log)
+        quiet_third_party()
+        with interruptible(), build_lock(build_dir, log) as lock_fd:
+            _run_locked(recipe, build_dir, report, force, verify, lock_fd, log, cache, jobs)
+    except PipelineError as exc:  # e.g. the build directory cannot be written
+        report.error = report.error or exc
     return report
 
 
-def _pullable(cache: RemoteCache | None, d: Decision) -> bool:
-    return cache is not None and not d.reason.startswith("forced")
-
-
-def _remote_has(cache: RemoteCache, d: Decision, log) -> bool:
+def _run_locked(recipe: Recipe, build_dir: Path, report: RunReport, force, verify: bool, lock_fd: int, log,
+                cache: RemoteCache | None, jobs: int) -> None:
+    _clear_stale_work(build_dir)
+    manifest = Manifest(build_dir)  # again: another run may have finished while we waited for the lock
+    _warn_if_corrupt(manifest, log)
+    planner = Planner(recipe, build_dir, manifest, force=force, verify=verify)
+    manifest.data.update({"recipe": recipe.name, "recipe_file": str(recipe.path), "recipe_sha256": recipe.sha256})
+    instances = {inst.name: inst for inst in planner.instances}
+    target = functools.partial(_run_job, recipe, build_dir, instances)
+    workers = [StageWorker(target, close_fds=(lock_fd,))]
+    if jobs > 1 and not workers[0].in_process:  # in process, stages cannot run side by side
+        workers += [StageWorker(target, close_fds=(lock_fd,)) for _ in range(jobs - 1)]
+        for w in workers:
+            w.start()  # fork them all before any thread exists
     try:
-        return cache.has(d.key)
-    except Exception as exc:  # an unreachable cache never fails a build
-        log(f"  [{d.instance.name}] cache {cache} unreachable: {type(exc).__name__}: {exc}")
-        return False
+        _schedule(recipe, build_dir, manifest, planner, report, workers, log, cache)
+    finally:
+        for w in workers:
+            w.stop()
+    report.outcomes.sort(key=lambda o: list(instances).index(o.name))
+    manifest.save()
+    _write_validation_summary(build_dir, manifest)
+    _after_run(build_dir, report, log)
 
 
-def _pull(cache: RemoteCache, build_dir: Path, manifest: Manifest, d: Decision, log) -> Outcome | None:
-    """Fetch the stage's result by its key instead of running it; None when the cache cannot serve it."""
-    name = d.instance.name
-    work = build_dir / ".work" / f"{name}-pull-{uuid.uuid4().hex[:8]}"
-    started = time.perf_counter()
+def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, report: RunReport,
+              workers: list[StageWorker], log, cache: RemoteCache | None) -> None:
+    """Run each stale instance as soon as its producers are done and a worker is free.
+
+    With one worker this is the plan's order, in this thread. With more, independent
+    instances (one recipe's graphs) run side by side: a thread per running stage waits on
+    its worker process, while this thread alone decides, pulls, pushes and records, so the
+    manifest and the signal handlers (engine/signals.py) stay single-threaded.
+    """
+    todo, failed, free = list(planner.instances), set(), list(workers)
+    running: dict[Future, tuple] = {}
+    threads = ThreadPoolExecutor(len(workers), thread_name_prefix="stage") if len(workers) > 1 else None
     try:
-        entry = cache.pull(d.key, work)
-        missing = [rel for rel in entry.artifacts if not (work / rel).exists()]
-        if missing:
-            raise CacheMiss(f"entry lacks {', '.join(missing)}")
-    except CacheMiss as exc:
-        shutil.rmtree(work, ignore_errors=True)
-        if str(exc) != "no entry":
-            log(f"  [{name}] ignoring cache entry {d.key[:12]}: {exc}; running the stage")
-        return None
-    except Exception as exc:  # network, permissions, a broken backend: build locally instead
-        shutil.rmtree(work, ignore_errors=True)
-        log(f"  [{name}] cache {cache} unreachable: {type(exc).__name__}: {exc}; running the stage")
-        return None
-    artifacts = _install(work, build_dir, entry.artifacts)
-    rec = entry.record
-    manifest.put(name, {
-        "key": d.key, "key_doc": d.key_doc, "status": "ok", "artifacts": artifacts,
-        "info": rec.get("info", {}), "notes": rec.get("notes", []), "seconds": rec.get("seconds"),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "pulled_from": cache.url,
-    })
-    return Outcome(name, "pulled", d.reason, time.perf_counter() - started)
+        while todo or running:
+            unfinished = {i.name for i in todo} | {r[0].instance.name for r in running.values()}
+            for inst in list(todo):
+                ups = planner.upstream(inst)
+                if any(u.name in unfinished for u in ups):
+                    continue
+                blocked = [u.name for u in ups if u.name in failed]
+                if not blocked and not free:
+                    continue  # ready, but every worker is busy: only cached or pulled ones go on
+                d = None if blocked else planner.decide(inst)
+                if d is not None and d.run:
+                    seconds = pull(cache, build_dir, manifest, d, log) if pullable(cache, d) else None
+                    if seconds is None:
+                        if not free:
+                            continue
+                        todo.remove(inst)  # still unfinished: it is running
+                        running[_dispatch(threads, free.pop(), build_dir, manifest, d, recipe, log)] = (
+                            d, time.perf_counter())
+                        continue
+                    planner.ran(inst)
+                    report.outcomes.append(Outcome(inst.name, "pulled", d.reason, seconds))
+                elif d is not None:
+                    report.outcomes.append(Outcome(inst.name, "cached", d.reason))
+                else:
+                    failed.add(inst.name)
+                    report.outcomes.append(Outcome(inst.name, "skipped", f"{blocked[0]} failed"))
+                todo.remove(inst)
+                unfinished.discard(inst.name)
+            if not running:
+                continue
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                d, started = running.pop(future)
+                free.append(future.worker)
+                outcome, error = _finish(recipe, build_dir, manifest, planner, d, future, started)
+                if cache is not None and error is None:
+                    push(cache, build_dir, manifest, d, log)
+                planner.ran(d.instance)
+                report.outcomes.append(outcome)
+                if error is not None:
+                    failed.add(d.instance.name)
+                    report.error = report.error or error
+    except BaseException:  # interrupted: stop the workers first, then remove what they were writing
+        for future in running:
+            future.worker.kill()
+        if threads is not None:
+            threads.shutdown(wait=True)
+        shutil.rmtree(build_dir / ".work", ignore_errors=True)
+        raise
+    if threads is not None:
+        threads.shutdown(wait=True)
 
 
-def _push(cache: RemoteCache, build_dir: Path, manifest: Manifest, d: Decision, log) -> None:
-    """Share a stage's successful result under its key; a failed push is a warning, not a failure."""
-    rec = manifest.record(d.instance.name) or {}
-    if cache.read_only or rec.get("status") != "ok":
-        return
-    try:
-        cache.push(d.key, d.instance.name, build_dir, list(rec["artifacts"]),
-                   {k: rec.get(k) for k in ("info", "notes", "seconds")})
-    except Exception as exc:
-        log(f"  [{d.instance.name}] could not push to cache {cache}: {type(exc).__name__}: {exc}")
-
-
-def _clear_stale_work(build_dir: Path) -> None:
-    """Leftovers of an interrupted run; safe to delete because we hold the lock."""
-    shutil.rmtree(build_dir / ".work", ignore_errors=True)
-
-
-def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, log):
+def _dispatch(threads: ThreadPoolExecutor | None, worker: StageWorker, build_dir: Path, manifest: Manifest,
+              d: Decision, recipe: Recipe, log) -> Future:
+    """Start ``d``'s stage on ``worker``: in a thread, or (no threads) run it here, now."""
     inst = d.instance
     work = build_dir / ".work" / f"{inst.name}-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
-    ctx = StageContext(
-        recipe=recipe,
-        graph=recipe.graph(inst.graph) if inst.graph else None,
-        build_dir=build_dir,
-        work_dir=work,
-        log=lambda msg: log(f"  [{inst.name}] {msg}"),
-        upstream_info={name: rec.get("info", {}) for name, rec in manifest.data["stages"].items()},
-        key=d.key,
-    )
-    started = time.perf_counter()
+    upstream_info = {name: rec.get("info", {}) for name, rec in manifest.data["stages"].items()}
+    job = (inst.name, str(work), upstream_info, d.key)
+
+    def run():
+        with progress.stage(inst.name, d.reason) as handle:
+            return worker.run(job, log, (recipe.name, inst.name), on_progress=functools.partial(_show_progress, handle))
+
+    if threads is not None:
+        future = threads.submit(run)
+    else:
+        future = Future()
+        try:
+            future.set_result(run())
+        except PipelineError as exc:
+            future.set_exception(exc)
+    future.worker, future.work = worker, work
+    return future
+
+
+def _finish(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, d: Decision,
+            future: Future, started: float):
+    """Check a stage's result, move its artifacts into place and record it (or record its failure)."""
+    inst, work = d.instance, future.work
 
     def failed(message: str, error: PipelineError):
         """Nothing of a failed stage is moved into place; its record says why."""
@@ -251,28 +213,27 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
         return Outcome(inst.name, "failed", d.reason, time.perf_counter() - started), error
 
     try:
-        with progress.stage(inst.name, d.reason):
-            result = inst.stage.run(ctx)
+        result = future.result()
     except PipelineError as exc:
         return failed(str(exc), exc)
-    except Exception as exc:  # any other failure inside a stage: keep the cause, name the stage
-        message = f"{type(exc).__name__}: {exc}"
-        err = StageError(recipe.name, inst.name, message)
-        err.__cause__ = exc
-        err.traceback = traceback.format_exc()
-        return failed(message, err)
     seconds = time.perf_counter() - started
+    touched = _touched_upstream(build_dir, manifest, planner.upstream(inst))
+    if touched:  # a stage bug: consumers must read their inputs, never rewrite them
+        message = f"internal error, a bug in pipeline_runner: the stage modified upstream artifact {touched}"
+        return failed(message, StageError(recipe.name, inst.name, message))
     unwritten = [rel for rel in result.artifacts if not (work / rel).exists()]
     if unwritten:  # a stage bug: move nothing rather than record a lie
         message = f"declared artifacts it did not write: {', '.join(unwritten)}"
         return failed(message, StageError(recipe.name, inst.name, message))
-    artifacts = _install(work, build_dir, result.artifacts)
-    status = "failed" if result.failures else "ok"
-    manifest.put(inst.name, {
-        "key": d.key, "key_doc": d.key_doc, "status": status, "artifacts": artifacts,
-        "info": result.info, "notes": result.notes, "seconds": round(seconds, 3),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    })
+    with deferred():  # move into place and record: a signal waits until both are done
+        artifacts = install_artifacts(work, build_dir, result.artifacts)
+        status = "failed" if result.failures else "ok"
+        manifest.put(inst.name, {
+            "key": d.key, "key_doc": d.key_doc, "status": status, "artifacts": artifacts,
+            "info": result.info, "notes": result.notes, "seconds": round(seconds, 3),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        })
+        shutil.rmtree(work, ignore_errors=True)
     if result.failures:
         report_path = str(build_dir / result.artifacts[0]) if result.artifacts else ""
         err = ValidationFailed(recipe.name, inst.name, result.failures, report_path)
@@ -280,20 +241,60 @@ def _execute(recipe: Recipe, build_dir: Path, manifest: Manifest, d: Decision, l
     return Outcome(inst.name, "ran", d.reason, seconds), None
 
 
-def _install(work: Path, build_dir: Path, rels: list[str]) -> dict[str, dict]:
-    """Move a finished stage's artifacts from its work folder into place; their fingerprints."""
-    artifacts = {}
-    for rel in rels:
-        src, dest = work / rel, build_dir / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.is_dir():
-            shutil.rmtree(dest)
-        elif dest.exists():
-            dest.unlink()
-        src.replace(dest)
-        artifacts[rel] = fingerprint(dest)
-    shutil.rmtree(work, ignore_errors=True)
-    return artifacts
+
+def _after_run(build_dir: Path, report: RunReport, log) -> None:
+    from pipeline_runner.report.hook import after_run  # cheap: imports nothing heavy
+
+    after_run(build_dir, report.outcomes, log)
+
+
+def _warn_if_corrupt(manifest: Manifest, log) -> None:
+    if manifest.corrupt:
+        log(f"warning: {manifest.path} is malformed ({manifest.problem}); treating it as absent: every stage reruns")
+
+
+def _clear_stale_work(build_dir: Path) -> None:
+    """Leftovers of an interrupted or killed run; safe to delete because we hold the lock."""
+    shutil.rmtree(build_dir / ".work", ignore_errors=True)
+    for tmp in build_dir.glob("manifest.json.tmp*"):
+        tmp.unlink(missing_ok=True)
+
+
+def _run_job(recipe: Recipe, build_dir: Path, instances: dict[str, StageInstance], job, log):
+    """In the worker: run one stage instance; every exception leaves as a PipelineError."""
+    name, work, upstream_info, key = job
+    inst = instances[name]
+    ctx = StageContext(
+        recipe=recipe,
+        graph=recipe.graph(inst.graph) if inst.graph else None,
+        build_dir=build_dir,
+        work_dir=Path(work),
+        log=lambda msg: log(f"  [{name}] {msg}"),
+        upstream_info=upstream_info,
+        key=key,
+    )
+    try:
+        return inst.stage.run(ctx)
+    except ModelSpecError as exc:  # model.architecture/params that the source's library refused
+        raise recipe.model_error(exc) from exc
+    except Exception as exc:
+        raise stage_failure(recipe.name, name, exc) from exc
+
+
+def _show_progress(handle, state: tuple) -> None:
+    """The worker's stage reported progress: show it on the runner's display."""
+    if handle is not None:
+        handle.step, handle.done, handle.total, handle.unit = state
+        handle.reporter.stage_changed(handle)
+
+
+def _touched_upstream(build_dir: Path, manifest: Manifest, upstream: list[StageInstance]) -> str | None:
+    for u in upstream:
+        for rel, recorded in (manifest.record(u.name) or {}).get("artifacts", {}).items():
+            path = build_dir / rel
+            if path.exists() and stamp(path) != (recorded.get("size"), recorded.get("mtime_ns")):
+                return rel
+    return None
 
 
 def _mark_failed(manifest: Manifest, name: str, d: Decision, message: str) -> None:

@@ -12,6 +12,8 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline_runner.errors import PipelineError
+
 # Weights inside a checkpoint directory, in order of preference (Transformers' names).
 DIRECTORY_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth")
 
@@ -19,8 +21,8 @@ DIRECTORY_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.pt", "mode
 _CONTAINER_KEYS = ("state_dict", "model", "model_state_dict", "module")
 
 
-class CheckpointError(ValueError):
-    pass
+class CheckpointError(PipelineError, ValueError):
+    """The checkpoint cannot be read or does not fit the model: a user error, reported without traceback."""
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,16 @@ def read_state_dict(path: Path) -> dict:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        state = load_file(str(path), device="cpu")
+        try:
+            state = load_file(str(path), device="cpu")
+        except Exception as exc:  # safetensors raises its own SafetensorError for a corrupt header
+            raise CheckpointError(f"cannot read checkpoint {path}: not a valid safetensors file ({exc})") from exc
     else:
         try:
             # weights_only=True: a checkpoint is data, never code to execute.
             state = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+            raise CheckpointError(_torch_load_message(path, exc)) from exc
     for key in _CONTAINER_KEYS:
         if isinstance(state, dict) and key in state and isinstance(state[key], dict):
             state = state[key]
@@ -100,6 +105,15 @@ def read_state_dict(path: Path) -> dict:
     if state and all(k.startswith("module.") for k in state):  # saved from DataParallel/DDP
         state = {k.removeprefix("module."): v for k, v in state.items()}
     return state
+
+
+def _torch_load_message(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "Weights only load failed" in text or "weights_only" in text:
+        # torch's message goes on to suggest weights_only=False, i.e. running the file's code: never.
+        return (f"cannot read checkpoint {path}: it holds Python objects besides tensors, which are not "
+                "loaded (a checkpoint is data, never code); save its state_dict (e.g. as .safetensors)")
+    return f"cannot read checkpoint {path}: {text.strip().splitlines()[0] if text.strip() else type(exc).__name__}"
 
 
 def load_into(model, state: dict, origin: str) -> None:

@@ -13,6 +13,9 @@ import hashlib
 import json
 import logging
 
+from pipeline_runner.errors import FieldProblem, ModelSpecError
+from pipeline_runner.models.signature import unexpected_keyword_problem
+
 _MERGED_KEYS = ("vision_cfg", "text_cfg")
 
 
@@ -25,13 +28,13 @@ def model_config(architecture: str, params: dict) -> dict:
         import difflib
 
         close = difflib.get_close_matches(architecture, open_clip.list_models(), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"model.architecture: open_clip has no model {architecture!r}{hint}")
+        hint = f"did you mean {', '.join(close)}?" if close else "see open_clip.list_models()"
+        raise ModelSpecError([FieldProblem(("architecture",), f"open_clip has no model {architecture!r}", hint)])
     cfg = json.loads(json.dumps(base))  # a deep copy: get_model_config hands out its own dict
     for key, value in params.items():
         if key in _MERGED_KEYS:
             if not isinstance(value, dict):
-                raise ValueError(f"model.params.{key} must be a mapping, got {type(value).__name__}")
+                raise ModelSpecError([FieldProblem(("params", key), f"must be a mapping, got {type(value).__name__}")])
             cfg[key] = {**cfg.get(key, {}), **value}
         else:
             cfg[key] = value
@@ -44,7 +47,7 @@ def _derived_timm_model(base: str, kwargs: dict) -> str:
     from timm.models import model_entrypoint, register_model
 
     if not timm.is_model(base):
-        raise ValueError(f"model.params.vision_cfg.timm_model_name: timm has no model {base!r}")
+        raise ModelSpecError([FieldProblem(("params", "vision_cfg", "timm_model_name"), f"timm has no model {base!r}")])
     digest = hashlib.sha256(json.dumps(kwargs, sort_keys=True).encode()).hexdigest()[:10]
     name = f"{base}_pr{digest}"
     if not timm.is_model(name):
@@ -68,7 +71,8 @@ def create_clip(architecture: str, params: dict):
     extra = vision.pop("timm_model_kwargs", None)
     if extra:
         if "timm_model_name" not in vision:
-            raise ValueError("model.params.vision_cfg.timm_model_kwargs needs a timm vision tower (timm_model_name)")
+            raise ModelSpecError([FieldProblem(("params", "vision_cfg", "timm_model_kwargs"),
+                                               "needs a timm vision tower (vision_cfg.timm_model_name)")])
         vision["timm_model_name"] = _derived_timm_model(vision["timm_model_name"], extra)
     cfg.pop("custom_text", None)  # create_model reads it from the named config
     # pretrained=None: nothing is downloaded; weights come from model.checkpoint. open_clip's
@@ -78,5 +82,10 @@ def create_clip(architecture: str, params: dict):
     try:
         return open_clip.create_model(architecture, pretrained=None, pretrained_image=False,
                                       pretrained_text=False, **cfg)
+    except TypeError as exc:  # a top-level param the model class does not take
+        problem = unexpected_keyword_problem(exc, params)
+        if problem is None:
+            raise
+        raise ModelSpecError([problem]) from exc
     finally:
         logging.disable(previous)

@@ -21,6 +21,10 @@ class ModelSource:
         dummy inputs, or on the source's own inputs when None).
     adapt_state_dict(state_dict, architecture) -> state_dict: map a foreign checkpoint's keys.
     app_files: files an app needs beside the Core ML models (see ``AppFiles``), or None.
+    check(architecture, params) -> [FieldProblem]: problems found without importing any ML
+        library (``pipeline-runner check`` runs it); sources that must import their library to
+        know raise ``errors.ModelSpecError`` from ``create`` instead, which the build stage
+        reports as a located recipe error.
     forward(model) -> nn.Module: what the ``forward`` entry exports and validates, when the model's
         own forward does not return tensors (e.g. a Transformers ModelOutput); default: the model.
     checkpoint_params(directory) -> params: defaults for ``model.params`` read from a checkpoint
@@ -33,6 +37,7 @@ class ModelSource:
     prepare_for_export: Callable[..., Module] | None = None
     adapt_state_dict: Callable[[dict, str], dict] | None = None
     app_files: "AppFiles | None" = None
+    check: Callable[[str, dict], list] | None = None
     checkpoint_params: Callable[[Any], dict] | None = None
     forward: Callable[[Module], Module] | None = None
     describe: str = ""

@@ -6,6 +6,7 @@ Counts are printed sparsely (for steps running over 2 s: every quarter, or every
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 from pipeline_runner.progress.api import Reporter, StageHandle
@@ -20,9 +21,12 @@ class PlainReporter(Reporter):
         self._last_step: dict[str, str] = {}
         self._last_count: dict[str, tuple[float, int]] = {}  # stage -> (when, quarter)
         self._step_started: dict[str, float] = {}
+        self._write = threading.Lock()  # stages running side by side (-j) report from their threads
 
     def _line(self, text: str) -> None:
-        print(f"{time.strftime('%H:%M:%S')} {text}", file=self.stream, flush=True)
+        with self._write:  # one write per line: lines of concurrent stages never run together
+            self.stream.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+            self.stream.flush()
 
     def stage_started(self, handle: StageHandle) -> None:
         self._line(f"{handle.name}: start ({handle.reason})")

@@ -1,8 +1,9 @@
 """Recipes: read a YAML file, check it completely, and hand out its parts.
 
-``load_recipe`` is the only way in: YAML syntax, then the JSON Schema, then the
-semantic checks; any problem raises one RecipeError listing all of them. Stages get
-the typed, frozen :class:`Recipe` (:mod:`.typed`), parsed once after those checks.
+``load_recipe`` is the only way in: YAML syntax, then the JSON Schema and the
+semantic checks together (a check skips only sections the schema already found
+broken); any problem raises one RecipeError listing all of them. Stages get the
+typed, frozen :class:`Recipe` (:mod:`.typed`), parsed once after those checks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from pipeline_runner.errors import RecipeError
 from pipeline_runner.recipe.checks import semantic_problems
 from pipeline_runner.recipe.custom_op import CustomOp
-from pipeline_runner.recipe.schema import apply_defaults, schema_problems
+from pipeline_runner.recipe.schema import apply_defaults, check_schema
 from pipeline_runner.recipe.typed import GraphSpec, InputSpec, OutputSpec, Recipe, from_data
 from pipeline_runner.recipe.yaml_source import load_yaml
 
@@ -24,11 +25,9 @@ def load_recipe(path: str | Path) -> Recipe:
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
         raise RecipeError([doc.problem((), "a recipe must be a mapping of sections (name, model, ...)")])
-    problems = schema_problems(doc)
-    if problems:
-        raise RecipeError(problems)
+    problems, broken = check_schema(doc)
     data = apply_defaults(doc.data)
-    problems = semantic_problems(doc, data)
+    problems += semantic_problems(doc, data, broken)
     if problems:
         raise RecipeError(problems)
     return from_data(data, path, doc)

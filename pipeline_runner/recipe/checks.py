@@ -2,11 +2,14 @@
 
 Each check takes the YAML document (for locations) and the recipe data (defaults
 applied) and returns problems; all checks run, so a user sees every problem at once.
+A check names the top-level sections it reads: it runs on any recipe whose schema
+problems (reported together with these) lie outside those sections.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,14 +18,22 @@ from pipeline_runner.recipe.custom_op import CustomOp, FunctionParseError
 from pipeline_runner.recipe.yaml_source import YamlDocument
 
 Check = Callable[[YamlDocument, dict], list[Problem]]
-CHECKS: list[Check] = []
+CHECKS: list[tuple[frozenset[str], Check]] = []
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+MAX_INPUT_ELEMENTS = 1 << 26  # 256 MB of float32 per validation sample: beyond any model that fits a phone
+_INT_LIMITS = {"int32": (-(2**31), 2**31), "int64": (-(2**63), 2**63)}
+_IO = ("inputs", "outputs", "graphs")
 
 
-def check(fn: Check) -> Check:
-    CHECKS.append(fn)
-    return fn
+def check(*sections: str) -> Callable[[Check], Check]:
+    """Register a check that reads the named top-level sections of the recipe."""
+
+    def register(fn: Check) -> Check:
+        CHECKS.append((frozenset(sections), fn))
+        return fn
+
+    return register
 
 
 def graph_paths(data: dict) -> list[tuple[tuple, dict]]:
@@ -32,7 +43,7 @@ def graph_paths(data: dict) -> list[tuple[tuple, dict]]:
     return [((), {"inputs": data.get("inputs", []), "outputs": data.get("outputs", [])})]
 
 
-@check
+@check("inputs", "outputs", "graphs")
 def _graph_form(doc, data):
     has_io = "inputs" in data or "outputs" in data
     if "graphs" in data and has_io:
@@ -47,7 +58,7 @@ def _graph_form(doc, data):
     return []
 
 
-@check
+@check(*_IO, "custom_ops")
 def _unique_names(doc, data):
     problems = []
     if "graphs" in data:
@@ -69,7 +80,7 @@ def _duplicates(doc, path, items, what):
     return problems
 
 
-@check
+@check(*_IO)
 def _inputs(doc, data):
     problems = []
     for prefix, graph in graph_paths(data):
@@ -77,19 +88,49 @@ def _inputs(doc, data):
             at = (*prefix, "inputs", i)
             rank = len(spec["shape"])
             for axis in spec.get("dynamic_axes", {}):
-                if not -rank <= int(axis) < rank:
+                index = int(axis)
+                if not -rank <= index < rank:
                     problems.append(doc.problem((*at, "dynamic_axes", axis),
                                                 f"axis {axis} is outside the input's rank {rank}", key=True))
-            if spec.get("dtype", "float32").startswith("int") and "range" not in spec:
-                problems.append(doc.problem(at, "integer input needs `range: [low, high)` for validation samples",
-                                            "e.g. range: [0, 10000] for token ids of a 10000-word vocabulary"))
+                elif index < 0:  # torch.onnx crashes natively on negative dynamic axes
+                    problems.append(doc.problem((*at, "dynamic_axes", axis), f"negative axis {axis}",
+                                                f"write it as axis {index + rank} (counted from 0)", key=True))
+            elements = math.prod(spec["shape"])
+            if elements > MAX_INPUT_ELEMENTS:
+                problems.append(doc.problem((*at, "shape"), f"the input has {elements:,} elements; at most "
+                                            f"{MAX_INPUT_ELEMENTS:,} are supported", "is the shape right?"))
+            problems += _range_problems(doc, at, spec)
             if "image" in spec:
-                if rank != 4 or spec["shape"][1] != 3 or spec.get("dtype") != "float32":
-                    problems.append(doc.problem((*at, "shape"), "an image input must be float32 with shape [N, 3, H, W]"))
+                if rank != 4 or spec["shape"][:2] != [1, 3] or spec.get("dtype") != "float32":
+                    problems.append(doc.problem(
+                        (*at, "shape"), "an image input must be float32 with shape [1, 3, H, W]",
+                        "a Core ML image input holds one picture; for a batch, drop `image:` and feed a tensor"))
     return problems
 
 
-@check
+def _range_problems(doc, at, spec) -> list[Problem]:
+    dtype = spec.get("dtype", "float32")
+    value = spec.get("range")
+    if value is None:
+        if dtype.startswith("int"):
+            return [doc.problem(at, "integer input needs `range: [low, high)` for validation samples",
+                                "e.g. range: [0, 10000] for token ids of a 10000-word vocabulary")]
+        return []
+    low, high = value
+    if not low < high:
+        return [doc.problem((*at, "range"), f"range [{low}, {high}) is empty", "write [low, high) with low < high")]
+    if dtype in _INT_LIMITS:
+        if not all(isinstance(v, int) for v in value):
+            return [doc.problem((*at, "range"), f"an {dtype} input needs integer bounds, got {value}")]
+        lo, hi = _INT_LIMITS[dtype]
+        if low < lo or high > hi:
+            return [doc.problem((*at, "range"), f"range {value} does not fit {dtype}")]
+    elif dtype == "float16" and max(abs(low), abs(high)) > 65504:
+        return [doc.problem((*at, "range"), f"range {value} does not fit float16 (|x| <= 65504)")]
+    return []
+
+
+@check(*_IO)
 def _classifier(doc, data):
     problems = []
     for prefix, graph in graph_paths(data):
@@ -100,7 +141,7 @@ def _classifier(doc, data):
     return problems
 
 
-@check
+@check("model")
 def _model_source(doc, data):
     from pipeline_runner.models.registry import source_names
 
@@ -113,7 +154,7 @@ def _model_source(doc, data):
     return []
 
 
-@check
+@check("model")
 def _checkpoint(doc, data):
     ckpt = data["model"].get("checkpoint")
     if not ckpt:
@@ -136,7 +177,7 @@ def _checkpoint(doc, data):
     return []
 
 
-@check
+@check("convert", "ios")
 def _convert_target(doc, data):
     problems = []
     fmt = data["convert"]["format"]
@@ -151,7 +192,7 @@ def _convert_target(doc, data):
     return problems
 
 
-@check
+@check("custom_ops", "convert", "export")
 def _custom_ops(doc, data):
     problems = []
     fmt = data["convert"]["format"]
@@ -178,7 +219,7 @@ def _function_problems(doc, at, op: CustomOp) -> list[Problem]:
     return []
 
 
-@check
+@check("custom_ops", "export")
 def _custom_op_export(doc, data):
     """Custom ops need the TorchScript exporter; attributes and layer parameters must fit the function."""
     ops = data.get("custom_ops", [])
@@ -210,7 +251,7 @@ def _custom_op_export(doc, data):
     return problems
 
 
-@check
+@check("ios")
 def _ios(doc, data):
     ios = data["ios"]
     if ios["wrapper"] != "none" and "class_name" not in ios:
@@ -218,15 +259,70 @@ def _ios(doc, data):
     return []
 
 
+@check("ios", *_IO)
+def _wrapper_inputs(doc, data):
+    """The Swift wrapper kind must fit the graphs' inputs (the swift stage, last, would fail otherwise)."""
+    kind = data["ios"]["wrapper"]
+    graphs = [g for _, g in graph_paths(data)]
+    image_graphs = [g for g in graphs if any("image" in i for i in g["inputs"])]
+    token_graphs = [g for g in graphs if any(i.get("dtype", "float32").startswith("int") for i in g["inputs"])]
+    at = ("ios", "wrapper")
+    if kind == "image_classifier":
+        if not image_graphs:
+            return [doc.problem(at, "an image_classifier wrapper needs an input with `image:` settings",
+                                "add `image: {}` (and its normalisation) to the picture input, or choose another wrapper")]
+        chosen = ([g for g in image_graphs if g.get("classifier")] or image_graphs)[0]
+        if len(chosen["inputs"]) != 1:
+            return [doc.problem(at, "an image_classifier wrapper feeds a model with exactly one input, the image")]
+    if kind == "token_model":
+        if len(graphs[0]["inputs"]) != 1 or graphs[0] not in token_graphs:
+            return [doc.problem(at, "a token_model wrapper needs a graph whose one input is integer token ids",
+                                "declare the input with dtype: int32 and a range")]
+    if kind == "embedding_model":
+        if not [g for g in image_graphs if not g.get("classifier")] or not token_graphs:
+            return [doc.problem(at, "an embedding_model wrapper needs an image-encoder graph (an `image:` input) "
+                                "and a text-encoder graph (an integer token-id input)")]
+    return []
+
+
+@check("convert")
+def _fp32_op_types(doc, data):
+    from pipeline_runner.recipe.mil_ops import MIL_OP_TYPES
+
+    problems = []
+    for i, op in enumerate(data["convert"]["fp32_op_types"]):
+        if op not in MIL_OP_TYPES:
+            close = difflib.get_close_matches(op, sorted(MIL_OP_TYPES), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "MIL op types look like softmax, layer_norm, matmul"
+            problems.append(doc.problem(("convert", "fp32_op_types", i), f"{op!r} is not a Core ML (MIL) op type", hint))
+    return problems
+
+
+@check("model")
+def _model_params(doc, data):
+    """Architectures and their params, for sources that can check them without importing their library."""
+    from pipeline_runner.models.registry import get_source, source_names
+
+    spec = data["model"]
+    if spec["source"] not in source_names():
+        return []  # reported by _model_source
+    static = get_source(spec["source"]).check
+    if static is None:
+        return []
+    return [doc.problem(("model", *p.field), p.message, p.hint) for p in static(spec["architecture"], spec["params"])]
+
+
 def resolve_relative(doc: YamlDocument, path: str) -> Path:
     p = Path(path).expanduser()
     return p if p.is_absolute() else (Path(doc.file).resolve().parent / p)
 
 
-def semantic_problems(doc: YamlDocument, data: dict) -> list[Problem]:
+def semantic_problems(doc: YamlDocument, data: dict, broken: set[str] = frozenset()) -> list[Problem]:
+    """Problems from every check whose sections have no schema problem (``broken``)."""
     problems = []
-    for fn in CHECKS:
-        problems.extend(fn(doc, data))
+    for sections, fn in CHECKS:
+        if not sections & broken:
+            problems.extend(fn(doc, data))
     return problems
 
 

@@ -10,7 +10,7 @@ def _graph_names(data: dict) -> list[str]:
     return [g["name"] for g in data["graphs"]] if "graphs" in data else [data["name"]]
 
 
-@check
+@check("compress", "ios", "convert", "name", "graphs")
 def _compress(doc, data):
     variants = data.get("compress", {}).get("variants", [])
     problems, seen = [], set()
@@ -41,7 +41,7 @@ def _compress(doc, data):
     return problems
 
 
-@check
+@check("compress", "ios", "name", "graphs")
 def _multifunction(doc, data):
     problems = []
     graphs = _graph_names(data)

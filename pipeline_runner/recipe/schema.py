@@ -12,17 +12,25 @@ import difflib
 import json
 import math
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 from pipeline_runner.errors import Problem
-from pipeline_runner.recipe.yaml_source import YamlDocument
+from pipeline_runner.recipe.yaml_source import YamlDocument, has_control_characters
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "recipe.schema.json"
+# Package data (a symlink to schemas/recipe.schema.json in the source tree), so a wheel
+# installed anywhere finds it.
+SCHEMA_RESOURCE = files("pipeline_runner.recipe").joinpath("recipe.schema.json")
 
 
 @lru_cache(maxsize=1)
 def load_schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return json.loads(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
+
+
+def _is_integer(checker, instance) -> bool:
+    # JSON Schema counts 17.0 as an integer; the code the recipe feeds (torch.onnx's opset,
+    # range(), shapes) does not, so a recipe must write integers as integers.
+    return isinstance(instance, int) and not isinstance(instance, bool)
 
 
 @lru_cache(maxsize=1)
@@ -30,21 +38,28 @@ def _validator():
     import jsonschema
 
     schema = load_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    # A "number" is finite: YAML's .nan/.inf would slip past every minimum/maximum (NaN compares false).
-    base = cls.TYPE_CHECKER.is_type
-    finite = cls.TYPE_CHECKER.redefine("number", lambda checker, v: base(v, "number") and math.isfinite(v))
-    return jsonschema.validators.extend(cls, type_checker=finite)(schema)
+    base = jsonschema.validators.validator_for(schema)
+    base.check_schema(schema)
+    is_type = base.TYPE_CHECKER.is_type
+    checker = (base.TYPE_CHECKER
+               # A "number" is finite: YAML's .nan/.inf would slip past every minimum/maximum (NaN compares false).
+               .redefine("number", lambda checker, v: is_type(v, "number") and math.isfinite(v))
+               .redefine("integer", _is_integer))
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
 
 
-def schema_problems(doc: YamlDocument) -> list[Problem]:
-    """Every schema violation of ``doc``, located and explained, in file order."""
-    problems = []
+def check_schema(doc: YamlDocument) -> tuple[list[Problem], set[str]]:
+    """(every schema violation, located and in file order; the top-level sections they make unusable)."""
+    problems, broken = [], set()
     for error in _validator().iter_errors(doc.data):
         problems.extend(_explain(doc, error))
+        path = list(error.absolute_path)
+        if path:
+            broken.add(str(path[0]))
+        elif error.validator == "required" and isinstance(error.instance, dict):
+            broken.update(k for k in error.validator_value if k not in error.instance)
     problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.yaml_path))
-    return problems
+    return problems, broken
 
 
 def _explain(doc: YamlDocument, error) -> list[Problem]:
@@ -75,6 +90,14 @@ def _explain(doc: YamlDocument, error) -> list[Problem]:
         if isinstance(error.instance, float) and not math.isfinite(error.instance):
             return [doc.problem(path, f"expected a finite {expected}, got {error.instance!r}", "write a finite number")]
         return [doc.problem(path, f"expected {expected}, got {got} {error.instance!r}")]
+    if validator == "pattern" and isinstance(error.instance, str):
+        if has_control_characters(error.instance):
+            return [doc.problem(path, f"{error.instance!r} contains a control character (e.g. a line break)",
+                                "names are a single line of letters, digits and _")]
+        return [doc.problem(path, f"{error.instance!r} does not match {error.validator_value}")]
+    if validator == "maxLength" and isinstance(error.instance, str):
+        return [doc.problem(path, f"{len(error.instance)} characters is too long (at most {error.validator_value})",
+                            "names become file, directory and Swift type names")]
     if validator in ("oneOf", "anyOf") and error.context:
         best = min(error.context, key=lambda e: len(e.absolute_path))
         return _explain(doc, best)

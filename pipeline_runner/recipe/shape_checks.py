@@ -11,7 +11,7 @@ def _dynamic(spec: dict) -> set[int]:
     return {int(a) % rank for a in spec.get("dynamic_axes", {}) if -rank <= int(a) < rank}
 
 
-@check
+@check("convert", "ios", "inputs", "outputs", "graphs")
 def _coreml_shapes(doc, data):
     problems = []
     fmt = data["convert"]["format"]

@@ -243,6 +243,12 @@ class Recipe:
         ckpt = self.model.checkpoint
         return resolve_relative(self.doc, ckpt.path) if ckpt else None
 
+    def model_error(self, exc) -> Exception:
+        """A model source's complaint (ModelSpecError) about ``model.*`` fields, located in this recipe's file."""
+        from pipeline_runner.errors import RecipeError
+
+        return RecipeError([self.doc.problem(("model", *p.field), p.message, p.hint) for p in exc.problems])
+
     def section(self, dotted: str):
         """The value at a dotted path (``convert.precision``) as plain JSON data, or None.
         ``graphs[].inputs``: that field of every item of a list."""

@@ -32,7 +32,8 @@ def run(ctx: StageContext) -> StageResult:
         "architecture": spec.architecture,
         "parameters": params,
         "random_weights": checkpoint is None,
-        "checkpoint": str(checkpoint.path) if checkpoint else None,
+        # as the recipe writes it (relative to it): no machine path
+        "checkpoint": spec.checkpoint.path if spec.checkpoint else None,
         "seed": spec.seed,
         "norm_statistics": norm,
     }

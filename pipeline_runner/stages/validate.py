@@ -21,8 +21,9 @@ def report_artifact(graph: str) -> str:
 
 def run(ctx: StageContext) -> StageResult:
     progress.step("importing torch, onnxruntime and coremltools")
-    import coremltools as ct
+    import coremltools  # noqa: F401  imported here so the progress step above covers it
 
+    from pipeline_runner.coreml_reference.model import read_spec
     from pipeline_runner.models.instantiate import entry_module, load_built_model
     from pipeline_runner.samples import make_samples
     from pipeline_runner.validate.coreml_numerics import coreml_numerics
@@ -63,7 +64,8 @@ def run(ctx: StageContext) -> StageResult:
 
     coreml_path = ctx.existing(coreml_artifact(recipe, graph.name))
     progress.step("Core ML structure")
-    spec = ct.utils.load_spec(str(coreml_path))  # once, for both structural checks
+    # Once, for both structural checks; read_spec (unlike ct.utils.load_spec) never rewrites the package.
+    spec = read_spec(str(coreml_path))[0]
     structure, structure_problems = check_structure(spec, graph, recipe)
     custom_ops, custom_problems = check_custom_ops(spec, recipe.custom_ops, recipe.convert.format)
     progress.step("Core ML reference executor vs PyTorch")

@@ -1,7 +1,8 @@
 """The interface of a saved Core ML model, read from its spec.
 
-``read_model_interface(path)`` loads a ``.mlpackage`` / ``.mlmodel`` spec with
-``coremltools.utils.load_spec`` (imported lazily) and returns a JSON-serialisable
+``read_model_interface(path)`` reads a ``.mlpackage`` / ``.mlmodel`` spec without
+changing it (``coreml_reference.read_spec``; coremltools' ``load_spec`` rewrites a
+package's Manifest.json, an upstream artifact) and returns a JSON-serialisable
 :class:`ModelInterface`: inputs and outputs (kind, shape, dtype, image size and colour
 layout), classifier labels and feature names, the user-defined metadata, and the
 class names of any custom layers. The Swift wrappers take every feature name, shape
@@ -113,12 +114,12 @@ def _by_name(features: list[FeatureInfo], name: str, what: str) -> FeatureInfo:
 
 def read_model_interface(path: str | Path) -> ModelInterface:
     """Read the interface of a saved ``.mlpackage`` or ``.mlmodel``."""
-    import coremltools as ct
+    from pipeline_runner.coreml_reference.model import read_spec
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no Core ML model at {path}")
-    return interface_from_spec(ct.utils.load_spec(str(path)), str(path))
+    return interface_from_spec(read_spec(str(path))[0], str(path))
 
 
 def interface_from_spec(spec: Any, path: str = "") -> ModelInterface:

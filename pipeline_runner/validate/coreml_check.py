@@ -9,6 +9,7 @@ conversion apart by replaying the program. On macOS the Core ML runtime is also 
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 import numpy as np
 
@@ -23,10 +24,16 @@ def _runtime_check(model_path, samples, reference_outputs, function: str | None 
         return {"ran": False, "reason": f"Core ML runtime unavailable on {platform.system()}: coremltools cannot "
                                         "run models there (no libcoremlpython); the NumPy reference executor stands in"}
     try:
+        import shutil
+        import tempfile
+
         import coremltools as ct
 
-        mlmodel = ct.models.MLModel(str(model_path), **({"function_name": function} if function else {}))
-        runtime = [mlmodel.predict(s) for s in samples]
+        with tempfile.TemporaryDirectory() as scratch:  # loading may rewrite the package: never the artifact
+            copy = Path(scratch) / Path(model_path).name
+            (shutil.copytree if Path(model_path).is_dir() else shutil.copy2)(model_path, copy)
+            mlmodel = ct.models.MLModel(str(copy), **({"function_name": function} if function else {}))
+            runtime = [mlmodel.predict(s) for s in samples]
     except Exception as exc:  # report, don't hide: the reference result still stands
         return {"ran": False, "reason": f"Core ML runtime failed: {type(exc).__name__}: {exc}"}
     agreement = {}

@@ -32,8 +32,11 @@ def test_tiny_model_is_a_mobileclip_on_the_real_code_path(model):
 
 
 def test_unknown_architecture_names_the_field():
-    with pytest.raises(ValueError, match=r"model.architecture: open_clip has no model 'MobileCLIP2-S9'.*MobileCLIP2-S"):
+    from pipeline_runner.errors import ModelSpecError
+
+    with pytest.raises(ModelSpecError, match=r"model.architecture: open_clip has no model 'MobileCLIP2-S9'") as info:
         SOURCE.create("MobileCLIP2-S9", {})
+    assert "MobileCLIP2-S" in info.value.problems[0].hint
 
 
 def test_encoders_return_unit_vectors(model):
