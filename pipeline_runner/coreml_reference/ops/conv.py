@@ -61,13 +61,29 @@ def _channels_last(xt) -> bool:
     return xt.is_contiguous(memory_format=t.channels_last) and not xt.is_contiguous()
 
 
+_STATIC = ("strides", "dilations", "pad_type", "pad", "groups")
+
+
+def _static_params(ctx, x, kernel):
+    """(nd, strides, dilations, pad, groups); parsed once per input shape when they are constants
+    (they nearly always are: ~10 us of Python per conv saved on every later run)."""
+    key = ("conv_params", x.shape, kernel)
+    cacheable = all(ctx.is_const(k) for k in _STATIC if ctx.has(k))
+    if cacheable and key in ctx.cache:
+        return ctx.cache[key]
+    nd, strides, dilations, _, pad = _params(ctx, x, kernel)
+    params = (nd, strides, dilations, pad, int(ctx.scalar("groups", 1)))
+    if cacheable:
+        ctx.cache[key] = params
+    return params
+
+
 def _conv(ctx):
     x, w = ctx["x"], ctx["weight"]
-    nd, strides, dilations, _, pad = _params(ctx, x, w.shape[2:])
+    nd, strides, dilations, pad, groups = _static_params(ctx, x, w.shape[2:])
     F = torch().nn.functional
     fn = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
     b = ctx.get("bias")
-    groups = int(ctx.scalar("groups", 1))
     symmetric = pad[0::2] == pad[1::2]
     with torch().no_grad():  # symmetric padding inside the kernel: no padded copy of the input
         xt = to_torch(x)
