@@ -150,7 +150,9 @@ class MilExecutor:
                 value = round_to_fp16(value)
             value = _declared(value, self._types.get(name)) if not fp32 else value
             # Kernels may leave activations channels-last (strided views): hand back plain C-order arrays.
-            outs[name] = np.ascontiguousarray(value) if isinstance(value, np.ndarray) else value
+            if isinstance(value, np.ndarray) and not value.flags.c_contiguous:  # (0-d arrays always are)
+                value = np.ascontiguousarray(value)
+            outs[name] = value
         return outs
 
     def _cast_kept(self, op: Op, values: dict) -> dict:
