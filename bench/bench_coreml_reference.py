@@ -1,7 +1,7 @@
 """Time the Core ML reference executor against ONNX Runtime on the same model and inputs.
 
     python bench/bench_coreml_reference.py [--models resnet18,deit_tiny,efficientnet_b0,convnext_atto]
-                                           [--precision fp32] [--repeat 5] [--ort-threads 2]
+                                           [--precision fp32] [--repeat 5] [--ort-threads 2] [--ort-spinning]
 
 Models (random weights, no downloads; 224x224):
   resnet18, deit_tiny, efficientnet_b0, convnext_atto   timm models (the issue-12 target: ratio <= 2)
@@ -11,6 +11,12 @@ Each is exported to ONNX (opset 17), converted with onnx2coreml, saved, and load
 Both sides are timed warm and interleaved (executor run, ORT run, executor run, ...) so a busy
 shared machine slows both alike; prints executor time / ORT time per model and precision (the
 median of the per-pair ratios), and the executor-vs-ORT agreement.
+
+ONNX Runtime's worker threads spin-wait after each run by default: interleaved in one process
+that spinning runs during the executor's timed runs (on 2 cores it took one core from the
+executor and doubled its time) and, on a busy machine, slows ORT's own runs as well. So the
+bench turns it off (``session.intra_op.allow_spinning=0``, ORT's setting for CPUs shared with
+other work); ``--ort-spinning`` keeps ORT's default.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ def kernel_threads() -> str:
     return f"{kernel_thread_count()} kernel thread(s) now (more only when the machine is idle)"
 
 
-def bench(name, precisions, repeat, workdir, ort_threads):
+def bench(name, precisions, repeat, workdir, ort_threads, ort_spinning=False):
     import onnx2coreml
     import onnxruntime as ort
     import torch
@@ -91,6 +97,8 @@ def bench(name, precisions, repeat, workdir, ort_threads):
         torch.onnx.export(model, (x,), onnx_path, dynamo=False, opset_version=17, input_names=["x"], output_names=["y"])
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = ort_threads
+    if not ort_spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
     feed = {"x": x.numpy()}
     ort_out = sess.run(None, feed)[0]
@@ -119,13 +127,16 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5, help="timed runs (median reported) after one warm-up")
     parser.add_argument("--workdir", help="keep the exported/converted models here (default: a temp dir)")
     parser.add_argument("--ort-threads", type=int, default=2, help="ONNX Runtime intra-op threads")
+    parser.add_argument("--ort-spinning", action="store_true",
+                        help="keep ORT's spin-waiting worker threads (its default; they run during the executor's runs)")
     args = parser.parse_args(argv)
     workdir = args.workdir or tempfile.mkdtemp(prefix="bench_coreml_ref_")
     os.makedirs(workdir, exist_ok=True)
     rows = []
     for name in args.models.split(","):
-        rows += bench(name.strip(), args.precision.split(","), args.repeat, workdir, args.ort_threads)
-    print(f"\nONNX Runtime: {args.ort_threads} thread(s); executor: {kernel_threads()}; load average "
+        rows += bench(name.strip(), args.precision.split(","), args.repeat, workdir, args.ort_threads, args.ort_spinning)
+    spin = "spinning" if args.ort_spinning else "no spin-wait"
+    print(f"\nONNX Runtime: {args.ort_threads} thread(s), {spin}; executor: {kernel_threads()}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; median of {args.repeat} interleaved runs")
     print(f"{'model':<16} {'prec':<5} {'load s':>7} {'executor s':>11} {'ORT s':>8} {'ratio':>7} "
           f"{'max|ref-ort|':>13} {'cosine':>9}")

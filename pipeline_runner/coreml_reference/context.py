@@ -11,13 +11,20 @@ _MISSING = object()
 
 
 class OpContext:
-    __slots__ = ("op", "values", "run_block")
+    __slots__ = ("op", "values", "run_block", "const_keys", "cache")
 
-    def __init__(self, op: Op, values: dict[str, list], run_block=None):
+    def __init__(self, op: Op, values: dict[str, list], run_block=None, const_keys=frozenset(), cache=None):
         self.op = op
         self.values = values
         # run_block(block, input_values) -> output values: nested blocks (cond / while_loop)
         self.run_block = run_block
+        self.const_keys = const_keys  # inputs that are the same constant arrays on every run
+        # Kept across runs of this op: what it derives from its constant inputs, e.g. a convolution's
+        # weight repacked for the kernel. Key entries by the constant's identity (precision modes differ).
+        self.cache = {} if cache is None else cache
+
+    def is_const(self, key: str) -> bool:
+        return key in self.const_keys
 
     @property
     def name(self) -> str:

@@ -20,6 +20,7 @@ from pipeline_runner import progress
 
 from .context import OpContext
 from .errors import CoreMLReferenceError, InputError, OpExecutionError, UnsupportedOpError
+from .memory import keep_freed_memory
 from .ops._util import kernel_threads
 from .program import Block, Op, Program, TensorType
 
@@ -66,6 +67,16 @@ def _declared(value, t):
     return value
 
 
+def _names_read(op: Op) -> set[str]:
+    """Names ``op`` reads, including those its nested blocks read from the enclosing scope."""
+    names = {a.name for args in op.inputs.values() for a in args if a.name is not None}
+    for block in op.blocks:
+        for inner in block.ops:
+            names |= _names_read(inner)
+        names.update(block.outputs)
+    return names
+
+
 class MilExecutor:
     def __init__(self, program: Program, registry: dict):
         self.program = program
@@ -81,6 +92,35 @@ class MilExecutor:
         self._kept: set[str] = set()
         self._types = {name: t for op in program.all_ops() for name, t in op.outputs}
         self._types.update(program.inputs)
+        self._dead: dict[int, list[tuple[str, ...]]] = {}  # id(block) -> names last read by each op
+        # Values fixed for the program's life: const and constexpr (decompressed once) outputs.
+        self._const_names = {name for op in program.all_ops() if op.type == "const" or op.type.startswith("constexpr_")
+                             for name, _ in op.outputs}
+        self._const_keys: dict[int, frozenset[str]] = {}  # id(op) -> its inputs made of constants only
+        self._op_caches: dict[int, dict] = {}  # id(op) -> what the op derived from its constants
+
+    def _context(self, op: Op, values: dict, runner) -> OpContext:
+        key = id(op)
+        if key not in self._const_keys:
+            self._const_keys[key] = frozenset(k for k, args in op.inputs.items()
+                                              if all(a.name is None or a.name in self._const_names for a in args))
+        return OpContext(op, values, runner, self._const_keys[key], self._op_caches.setdefault(key, {}))
+
+    def _dead_after(self, block: Block) -> list[tuple[str, ...]]:
+        """Per op of ``block``: the values it reads for the last time, freed once it ran so the
+        allocator reuses their (cache-warm) memory instead of growing the run's footprint."""
+        key = id(block)
+        if key not in self._dead:
+            last: dict[str, int] = {}
+            for i, op in enumerate(block.ops):
+                for name in _names_read(op):
+                    last[name] = i
+            dead: list[list[str]] = [[] for _ in block.ops]
+            for name, i in last.items():
+                if name not in block.outputs:
+                    dead[i].append(name)
+            self._dead[key] = [tuple(d) for d in dead]
+        return self._dead[key]
 
     def op_types(self) -> set[str]:
         return {op.type for op in self.program.all_ops()}
@@ -100,6 +140,7 @@ class MilExecutor:
                     raise InputError(f"input {name!r}: shape {arr.shape}, model expects {t.shape}")
                 arr = arr.reshape(t.shape)
             env[name] = conform(arr, t, fp32)
+        keep_freed_memory()
         with kernel_threads():
             self._run_block(self.program.block, env, fp32, trace)
         outs = {}
@@ -107,7 +148,11 @@ class MilExecutor:
             value = env[name]
             if name in self._kept:  # kept in fp32 by fp32_ops; the declared output is fp16
                 value = round_to_fp16(value)
-            outs[name] = _declared(value, self._types.get(name)) if not fp32 else value
+            value = _declared(value, self._types.get(name)) if not fp32 else value
+            # Kernels may leave activations channels-last (strided views): hand back plain C-order arrays.
+            if isinstance(value, np.ndarray) and not value.flags.c_contiguous:  # (0-d arrays always are)
+                value = np.ascontiguousarray(value)
+            outs[name] = value
         return outs
 
     def _cast_kept(self, op: Op, values: dict) -> dict:
@@ -137,9 +182,13 @@ class MilExecutor:
 
     def _run_block(self, block: Block, env: dict, fp32: bool, trace: list | None):
         tick = progress.ticker(len(block.ops), "ops") if block is self.program.block else None
-        for op in block.ops:
+        dead_before: tuple[str, ...] = ()
+        for op, dead in zip(block.ops, self._dead_after(block)):
             if tick is not None:
                 tick()
+            for name in dead_before:  # read for the last time by the previous op
+                env.pop(name, None)
+            dead_before = dead
             if op.type == "const":
                 env[op.outputs[0][0]] = self._const(op, fp32)
                 continue
@@ -154,7 +203,7 @@ class MilExecutor:
                 values = self._cast_kept(op, values)
             try:
                 runner = self._block_runner(env, fp32, trace) if op.blocks else None
-                result = self.registry[op.type](OpContext(op, values, runner))
+                result = self.registry[op.type](self._context(op, values, runner))
             except CoreMLReferenceError:
                 raise
             except Exception as exc:

@@ -15,12 +15,29 @@ def torch():
 
 
 def to_torch(a: np.ndarray):
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    if not a.flags.writeable:  # memory-mapped weights; kernels never write their inputs
+    """An fp32 tensor sharing ``a``'s memory whatever its layout (a channels-last activation, a
+    transposed view): torch's kernels take strided inputs, so no copy is made unless ``a`` is not
+    fp32 or has negative strides (which torch cannot represent)."""
+    a = np.asarray(a)
+    if a.dtype != np.float32 or min(a.strides, default=0) < 0:
+        a = np.ascontiguousarray(a, dtype=np.float32)
+    if not a.flags.writeable:  # memory-mapped weights, broadcast views; kernels never write their inputs
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return torch().from_numpy(a)
     return torch().from_numpy(a)
+
+
+# Element count from which an fp32 element-wise op or reduction runs on torch's kernels instead of
+# NumPy's: on channels-last activations NumPy's broadcasting (x * per-channel scale) and axis
+# reductions are ~2x slower; below this the call overhead dominates either way.
+TORCH_MIN_SIZE = 1 << 15
+
+
+def big_fp32(*arrays) -> bool:
+    """All operands fp32 arrays and the first one large: worth a torch kernel."""
+    return (isinstance(arrays[0], np.ndarray) and arrays[0].size >= TORCH_MIN_SIZE
+            and all(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in arrays))
 
 
 def from_torch(t) -> np.ndarray:

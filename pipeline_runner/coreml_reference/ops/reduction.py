@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import norm_axes, norm_axis
+from ._util import big_fp32, from_torch, norm_axes, norm_axis, to_torch, torch
 
 
 def _reduce(fn):
@@ -12,8 +12,13 @@ def _reduce(fn):
         x = ctx["x"]
         axes = ctx.get("axes")
         axes = tuple(range(x.ndim)) if axes is None else norm_axes(axes, x.ndim)
+        keep = bool(ctx.scalar("keep_dims", False))
+        if fn in _TORCH and axes and big_fp32(x):  # ~2x NumPy on channels-last global pooling
+            t = torch()
+            with t.no_grad():
+                return from_torch(_TORCH[fn](to_torch(x), axes, keep))
         with np.errstate(all="ignore"):
-            return fn(x, axes, bool(ctx.scalar("keep_dims", False)))
+            return fn(x, axes, keep)
 
     return run
 
@@ -49,6 +54,11 @@ REDUCTIONS = {
     "sum_square": lambda x, a, k: np.sum(np.square(x), axis=a, keepdims=k),
     "log_sum": lambda x, a, k: np.log(np.sum(x, axis=a, keepdims=k)),
     "log_sum_exp": _log_sum_exp,
+}
+
+_TORCH = {  # the same reductions on torch's kernels (fp32 accumulation, as NumPy's)
+    REDUCTIONS["sum"]: lambda t, a, k: t.sum(a, keepdim=k),
+    REDUCTIONS["mean"]: lambda t, a, k: t.mean(a, keepdim=k),
 }
 
 REGISTRY = {
