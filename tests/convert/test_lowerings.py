@@ -142,3 +142,28 @@ def test_einsum(ort_vs_coreml, precision, equation):
     feeds = {n: rng.standard_normal(s).astype(np.float32) for n, s in zip(names, shapes)}
     expected, actual = ort_vs_coreml(model, feeds, precision)
     assert_close(expected["y"], actual["y"], precision)
+
+
+COL2IMS = {  # image, block, attributes: PyTorch's F.fold cases (VOLO's outlook attention is the second)
+    "plain": ([5, 6], [2, 3], {}),
+    "stride_and_pads": ([7, 7], [3, 3], {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    "dilated_uncovered_edge": ([8, 9], [2, 2], {"dilations": [2, 1], "strides": [3, 2]}),
+}
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("case", sorted(COL2IMS))
+def test_col2im(ort_vs_coreml, precision, case):
+    image, block, attrs = COL2IMS[case]
+    nd, channels = len(block), 3
+    dil, st, pads = attrs.get("dilations", [1] * nd), attrs.get("strides", [1] * nd), attrs.get("pads", [0] * 2 * nd)
+    grid = [(image[i] + pads[i] + pads[i + nd] - dil[i] * (block[i] - 1) - 1) // st[i] + 1 for i in range(nd)]
+    shape = [1, channels * int(np.prod(block)), int(np.prod(grid))]
+    nodes = [helper.make_node("Col2Im", ["x", "image", "block"], ["y"], **attrs)]
+    inits = [numpy_helper.from_array(np.array(image, np.int64), "image"),
+             numpy_helper.from_array(np.array(block, np.int64), "block")]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, shape)],
+                       [_info("y", TensorProto.FLOAT, [1, channels, *image])], inits, opset=18)
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    expected, actual = ort_vs_coreml(model, {"x": x}, precision)
+    assert_close(expected["y"], actual["y"], precision)

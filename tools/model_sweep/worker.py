@@ -133,6 +133,7 @@ def run_one(entry: dict, work: Path) -> dict:
         result["reason"] = _reason(report.error)
     result["ok"] = report.error is None
     result["seconds"] = round(time.time() - started, 1)
+    result["stage_seconds"] = {o.name: round(o.seconds, 1) for o in report.outcomes if o.seconds}
     shutil.rmtree(build / recipe_dict["name"], ignore_errors=True)  # keep the sweep's disk use flat
     return result
 

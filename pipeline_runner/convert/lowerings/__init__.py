@@ -19,6 +19,7 @@ _HERE = __name__
 
 # ONNX op key ("OpType" or "domain::OpType") -> "package.module:function": ops onnx2coreml lacks.
 BUILTIN: dict[str, str] = {
+    "Col2Im": f"{_HERE}.col2im:lower",
     "CumSum": f"{_HERE}.cumsum:lower",
     "Einsum": f"{_HERE}.einsum:lower",
     "Range": f"{_HERE}.range_:lower",

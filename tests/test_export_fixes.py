@@ -1,0 +1,75 @@
+"""Export of what torch.onnx cannot write as it stands: the MHA fast path, F.unfold without rank-6
+tensors, F.fold at opset 18 (and the message naming export.opset below it). Each model goes
+through the whole runner: ONNX Runtime and the saved Core ML model (reference executor) vs PyTorch."""
+
+from __future__ import annotations
+
+import onnx
+
+from tests.conftest import read_json, stage_statuses
+
+RECIPE = """\
+name: {name}
+model:
+  source: python
+  architecture: tests.fixtures.tiny_models:{factory}
+  params: {params}
+inputs:
+  - name: x
+    shape: {shape}
+outputs:
+  - name: y
+export:
+  opset: {opset}
+convert:
+  precision: fp16
+validate:
+  samples: 1
+"""
+
+
+def _run(write_recipe, run_cli, name, factory, shape, opset=17, params="{}"):
+    path = write_recipe(RECIPE.format(name=name, factory=factory, shape=shape, opset=opset, params=params))
+    return run_cli(path)
+
+
+def _max_rank(onnx_path):
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(onnx_path)))
+    return max(len(v.type.tensor_type.shape.dim) for v in model.graph.value_info)
+
+
+def test_eval_transformer_layer_exports_without_the_mha_fast_path(write_recipe, run_cli, tmp_path):
+    import torch
+
+    code, out, err = _run(write_recipe, run_cli, "enc", "self_attention", [1, 5, 16])
+    assert code == 0, out + err
+    assert set(stage_statuses(out).values()) == {"ran"}, out
+    assert torch.backends.mha.get_fastpath_enabled()  # restored after export
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "build" / "enc" / "onnx" / "enc.onnx")).graph.node}
+    assert "MatMul" in ops and "Softmax" in ops
+    assert read_json(tmp_path / "build" / "enc" / "validation.json")["passed"]
+
+
+def test_unfold_exports_as_a_conv_core_ml_can_hold(write_recipe, run_cli, tmp_path):
+    code, out, err = _run(write_recipe, run_cli, "unfold", "fold_unfold", [1, 3, 8, 10], params="{fold: false}")
+    assert code == 0, out + err
+    onnx_path = tmp_path / "build" / "unfold" / "onnx" / "unfold.onnx"
+    assert {n.op_type for n in onnx.load(str(onnx_path)).graph.node} >= {"Conv", "Reshape"}
+    assert _max_rank(onnx_path) <= 5  # torch's own im2col has two rank-6 Gathers
+    assert read_json(tmp_path / "build" / "unfold" / "validation.json")["passed"]
+
+
+def test_fold_needs_opset_18_and_says_so(write_recipe, run_cli):
+    code, out, err = _run(write_recipe, run_cli, "fold17", "fold_unfold", [1, 3, 8, 10])
+    assert code == 1
+    assert "aten::col2im" in err and "set `export.opset: 18`" in err
+    assert "Traceback" not in err
+
+
+def test_fold_with_a_traced_output_size_builds_at_opset_18(write_recipe, run_cli, tmp_path):
+    code, out, err = _run(write_recipe, run_cli, "fold18", "fold_unfold", [1, 3, 8, 10], opset=18)
+    assert code == 0, out + err
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "build" / "fold18" / "onnx" / "fold18.onnx")).graph.node}
+    assert "Col2Im" in ops
+    report = read_json(tmp_path / "build" / "fold18" / "validation.json")
+    assert report["passed"] and report["graphs"]["fold18"]["checks"]["coreml_numerics"]["ran"]
