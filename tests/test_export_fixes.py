@@ -73,3 +73,10 @@ def test_fold_with_a_traced_output_size_builds_at_opset_18(write_recipe, run_cli
     assert "Col2Im" in ops
     report = read_json(tmp_path / "build" / "fold18" / "validation.json")
     assert report["passed"] and report["graphs"]["fold18"]["checks"]["coreml_numerics"]["ran"]
+
+
+def test_a_rank_6_tensor_is_reported_with_its_layer_and_what_to_do(write_recipe, run_cli):
+    code, out, err = _run(write_recipe, run_cli, "r6", "rank6", [1, 64])
+    assert code == 1
+    assert "at most 5 dimensions" in err and "rank-6" in err and "ONNX node '/Reshape" in err
+    assert "model.architecture" in err and "Traceback" not in err
