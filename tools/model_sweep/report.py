@@ -29,7 +29,8 @@ def _cell(text: str, limit: int = 400) -> str:
 
 def render(results: list[dict], scope: str, pending: list[dict] = ()) -> str:
     """The table of ``results``; ``pending``: catalogue entries without a result yet (an interrupted sweep)."""
-    results = sorted(results, key=lambda r: (r["source"], r["id"]))
+    excluded = [r for r in results if r.get("excluded") or _over_limit(r)]
+    results = sorted((r for r in results if r not in excluded), key=lambda r: (r["source"], r["id"]))
     verified = sum(1 for r in results if r.get("ok"))
     stages = Counter(r["stage_reached"] for r in results)
     text = HEADER.format(scope=scope, verified=verified, total=len(results),
@@ -39,9 +40,20 @@ def render(results: list[dict], scope: str, pending: list[dict] = ()) -> str:
         folded = f"{r['folding'][0]} → {r['folding'][1]}" if r.get("folding") else ""
         shape = "×".join(map(str, r.get("input", []))) if r.get("input") else ""
         model = f"{r['architecture']}" + (f" ({r['family']})" if r.get("family") and r["source"] == "timm" else "")
+        model += f" [export.opset: {r['opset']}, as the exporter asked]" if r.get("opset") else ""
         text += (f"| {_cell(model)} | {r['source']} | {shape} | {r['stage_reached']} | {r['coreml_check']} | "
                  f"{folded} | {_cell(r.get('reason', ''))} |\n")
+    if excluded:
+        text += (f"\n**Outside the sample ({len(excluded)}):** the family's smallest model does not fit the sweep's "
+                 "memory limit, so the family is not sampled.\n\n"
+                 + "\n".join(f"- {r['architecture']} ({r.get('family')}): {_cell(r.get('reason', ''))}" for r in excluded)
+                 + "\n")
     if pending:
         text += (f"\n**Not run yet ({len(pending)}):** the sweep was stopped before these; the same command "
                  "resumes it.\n\n" + ", ".join(f"{e['architecture']}" for e in pending) + "\n")
     return text
+
+
+def _over_limit(result: dict) -> bool:
+    """A row an older sweep wrote for a family over the parameter limit (before rows said ``excluded``)."""
+    return result.get("stage_reached") == "recipe" and "over the sweep's" in str(result.get("reason", ""))
