@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 STAGE_ORDER = ("build", "export", "convert", "validate")
-_OPSET_ASKED = re.compile(r"set `export\.opset: (\d+)`")
-PROBE_SIZES = (64, 96, 128)
-CALIBRATION_SAMPLES = 16  # small inputs keep the shared CPU's sweep short
+# A recipe change a failure names ("set `export.opset: 18`", "Suggestion: `convert.precision: fp32`").
+_ASKED = re.compile(r"(?:set|Suggestion:) `((?:export|convert)\.\w+): ([^`]+)`")
+PROBE_SIZES = (64, 96, 128)  # small inputs keep the shared CPU's sweep short
+CALIBRATION_SAMPLES = 16
 
 
 def _forward_ok(model, size: int) -> bool:
@@ -100,7 +101,20 @@ def recipe_for(entry: dict) -> dict:
     return recipe
 
 
+def _asked_change(error) -> tuple[str, object] | None:
+    import yaml
+
+    match = _ASKED.search(str(error or ""))
+    return (match.group(1), yaml.safe_load(match.group(2))) if match else None
+
+
 def _reason(error) -> str:
+    """The failure as a table cell: for a validation failure the diagnosis (what to set) first, then
+    the numbers; the report path (deleted with the build) left out."""
+    failures = getattr(error, "failures", None)
+    if failures:
+        told = [f for f in failures if "Suggestion:" in f or "the model amplifies rounding" in f]
+        return f"{error.stage}: " + " ".join(told + [f for f in failures if f not in told])
     text = str(error)
     return text.split(": stage ", 1)[-1] if ": stage " in text else text
 
@@ -123,12 +137,16 @@ def run_one(entry: dict, work: Path) -> dict:
         path.write_text(yaml.safe_dump(recipe_dict, sort_keys=False))
         report = run_recipe(load_recipe(path), build, force=set(), dry_run=False, html_report=False,
                             log=lambda msg: print(msg, flush=True))  # the build is deleted: no report
-        # What the error tells a user to write in the recipe, the sweep writes too (once).
-        asked = _OPSET_ASKED.search(str(report.error or ""))
-        if not asked or "export" in recipe_dict:
+        # What the failure tells a user to write in the recipe, the sweep writes too (each field once),
+        # and the table says so: it shows that the advice works.
+        change = _asked_change(report.error)
+        if change is None or change[0] in result.get("changes", {}):
             break
-        recipe_dict["export"] = {"opset": int(asked.group(1))}
-        result["opset"] = recipe_dict["export"]["opset"]
+        field, value = change
+        section, key = field.split(".")
+        recipe_dict.setdefault(section, {})[key] = value
+        result.setdefault("changes", {})[field] = value
+        result.setdefault("first_reason", _reason(report.error))
     statuses = {o.name.split("[")[0]: o.status for o in report.outcomes}
     for stage in STAGE_ORDER:
         if statuses.get(stage) in ("ran", "cached"):
