@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
-import re
 from pathlib import Path
 
 
@@ -16,6 +14,7 @@ def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: P
     from pipeline_runner import customops
     from pipeline_runner import progress
     from pipeline_runner.export.output_names import rename_outputs
+    from pipeline_runner.export.export_errors import said_in_recipe_terms
     from pipeline_runner.export.symbolic_fixes import torchscript_symbolic_fixes
     from pipeline_runner.models.mha_fast_path import fast_path_off  # its fused kernel has no ONNX export
 
@@ -27,7 +26,7 @@ def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: P
     dynamo = export_cfg.exporter == "dynamo"
     exporter = "dynamo" if dynamo else "TorchScript"
     progress.step(f"torch.onnx.export ({exporter}): tracing, ONNX export, optimiser")
-    with customops.exporting(custom_ops), torch.no_grad(), fast_path_off(), _said_in_recipe_terms(opset), \
+    with customops.exporting(custom_ops), torch.no_grad(), fast_path_off(), said_in_recipe_terms(opset, dynamo), \
             torchscript_symbolic_fixes(opset, dynamo):
         torch.onnx.export(
             module, args, str(out_path),
@@ -65,32 +64,6 @@ def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: P
         "nodes": sum(histogram.values()),
         "dynamic_axes": {k: {str(a): n for a, n in v.items()} for k, v in dynamic_axes.items()},
     }
-
-
-_ADDED_IN = re.compile(r"added in (?:opset )?version (\d+)")
-
-
-@contextlib.contextmanager
-def _said_in_recipe_terms(opset: int):
-    """An operator the exporter cannot write at ``opset`` becomes a message naming the recipe field:
-    ``export.opset`` when a newer opset has it, else the model change or custom op that avoids it."""
-    try:
-        yield
-    except Exception as exc:
-        if type(exc).__name__ != "UnsupportedOperatorError":
-            raise
-        text = str(exc).split(". Please")[0].split(". Support for")[0]
-        needed = _ADDED_IN.search(str(exc))
-        if needed and int(needed.group(1)) > opset:
-            advice = f"set `export.opset: {needed.group(1)}` in the recipe (now {opset})"
-        else:
-            advice = ("no ONNX opset has it: change the model so it does not call it (another model.params "
-                      "variant), or declare it in the recipe's custom_ops (see README, Custom operators)")
-        raise ExportOpError(f"{text}\nTo export it, {advice}.") from None
-
-
-class ExportOpError(ValueError):
-    """An operator torch.onnx cannot export at the recipe's opset; the message says what to set."""
 
 
 def dynamo_dynamic_shapes(module, graph):
