@@ -167,3 +167,39 @@ def test_col2im(ort_vs_coreml, precision, case):
     x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
     expected, actual = ort_vs_coreml(model, {"x": x}, precision)
     assert_close(expected["y"], actual["y"], precision)
+
+
+CUBIC = {  # (input shape, scales or None, sizes or None, attributes): torch's bicubic interpolate exports
+    "pytorch_half_pixel_up_by_sizes": ((1, 2, 5, 6), None, [1, 2, 8, 9],
+                                       {"coordinate_transformation_mode": "pytorch_half_pixel",
+                                        "cubic_coeff_a": -0.75}),
+    "half_pixel_down_by_scales": ((1, 3, 8, 8), [1, 1, 0.5, 0.75], None, {}),
+    "align_corners_exclude_outside": ((2, 1, 4, 7), None, [2, 1, 6, 3],
+                                      {"coordinate_transformation_mode": "align_corners", "exclude_outside": 1}),
+}
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("case", sorted(CUBIC))
+def test_resize_cubic(ort_vs_coreml, precision, case):
+    shape, scales, sizes, attrs = CUBIC[case]
+    inits = [numpy_helper.from_array(np.array(scales, np.float32), "scales")] if scales else \
+        [numpy_helper.from_array(np.array(sizes, np.int64), "sizes")]
+    inputs = ["x", "", "scales"] if scales else ["x", "", "", "sizes"]
+    out = sizes or [int(np.floor(d * s)) for d, s in zip(shape, scales)]
+    nodes = [helper.make_node("Resize", inputs, ["y"], mode="cubic", **attrs)]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, list(shape))], [_info("y", TensorProto.FLOAT, out)],
+                       inits)
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    expected, actual = ort_vs_coreml(model, {"x": x}, precision)
+    assert_close(expected["y"], actual["y"], precision)
+
+
+def test_resize_other_modes_still_go_to_onnx2coreml(ort_vs_coreml):
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear")]
+    inits = [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, [1, 1, 3, 3])], [_info("y", TensorProto.FLOAT, [1, 1, 6, 6])],
+                       inits)
+    x = np.random.default_rng(5).standard_normal((1, 1, 3, 3)).astype(np.float32)
+    expected, actual = ort_vs_coreml(model, {"x": x}, "fp32")
+    assert_close(expected["y"], actual["y"], "fp32")
