@@ -80,3 +80,28 @@ def test_a_rank_6_tensor_is_reported_with_its_layer_and_what_to_do(write_recipe,
     assert code == 1
     assert "at most 5 dimensions" in err and "rank-6" in err and "ONNX node '/Reshape" in err
     assert "model.architecture" in err and "Traceback" not in err
+
+
+def test_model_code_that_fails_under_the_torchscript_trace_names_the_dynamo_exporter():
+    import torch
+
+    from pipeline_runner.export.export_errors import ExportOpError, said_in_recipe_terms
+
+    class TensorFlag(torch.nn.Module):  # as timm's EVA under torch.jit tracing: a bool argument became a tensor
+        def forward(self, x):
+            return torch.nn.functional.scaled_dot_product_attention(x, x, x, is_causal=torch.tensor(False))
+
+    import io
+
+    try:
+        with said_in_recipe_terms(17, dynamo=False):
+            torch.onnx.export(TensorFlag(), (torch.randn(1, 2, 4),), io.BytesIO(), dynamo=False)
+    except ExportOpError as exc:
+        assert "set `export.exporter: dynamo`" in str(exc) and "TypeError" in str(exc)
+    else:
+        raise AssertionError("export should have failed")
+    try:  # an error of our own or the recipe's, outside the trace, is left alone
+        with said_in_recipe_terms(17, dynamo=False):
+            raise TypeError("not from the trace")
+    except TypeError:
+        pass
