@@ -105,3 +105,11 @@ def test_model_code_that_fails_under_the_torchscript_trace_names_the_dynamo_expo
             raise TypeError("not from the trace")
     except TypeError:
         pass
+
+
+def test_rms_norm_exports_below_opset_23(write_recipe, run_cli, tmp_path):
+    code, out, err = _run(write_recipe, run_cli, "rms", "rms_norm_mlp", [2, 8])
+    assert code == 0, out + err
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "build" / "rms" / "onnx" / "rms.onnx")).graph.node}
+    assert {"ReduceMean", "Sqrt"} <= ops
+    assert read_json(tmp_path / "build" / "rms" / "validation.json")["passed"]

@@ -5,6 +5,8 @@
   same columns come from a grouped Conv with a one-hot kernel — output channel
   ``(c, i, j)`` copies input channel ``c`` at kernel offset ``(i, j)`` — reshaped to
   ``[N, C·kh·kw, L]``: rank 4 at most, and exact in fp16 (one non-zero term per output).
+- ``aten::rms_norm`` (``nn.RMSNorm``; timm's Gemma ViT): ONNX has ``RMSNormalization`` only
+  from opset 23 and torch writes nothing below it; ours is the formula in basic ops.
 - ``aten::col2im`` (``F.fold``, opset 18): torch's symbolic reads the number of spatial axes
   from ``output_size``'s static type, which a traced ``(H, W)`` taken from ``x.shape`` lacks
   ("'NoneType' object is not subscriptable"); ours counts the kernel's axes. It also writes
@@ -18,6 +20,7 @@ import contextlib
 
 COL2IM_SINCE = 18
 IM2COL_SINCE = 11
+RMS_NORM_BELOW = 23  # ONNX has RMSNormalization from opset 23; torch writes nothing below it
 
 
 def _im2col(g, input, kernel_size, dilation, padding, stride):
@@ -40,6 +43,28 @@ def _im2col(g, input, kernel_size, dilation, padding, stride):
                 pads_i=[padding[0], padding[1], padding[0], padding[1]])
     shape = g.op("Constant", value_t=torch.tensor([0, channels * kh * kw, -1], dtype=torch.int64))
     return g.op("Reshape", cols, shape)
+
+
+def _rms_norm(g, input, normalized_shape, weight, eps):
+    """x / sqrt(mean(x², last axes) + eps) · weight, in opset-13+ ops (``nn.RMSNorm``, timm's Gemma ViT)."""
+    import torch
+    from torch.onnx._internal.torchscript_exporter import symbolic_helper
+
+    axes = list(range(-len(normalized_shape), 0))
+    eps = symbolic_helper._maybe_get_const(eps, "f")
+    if eps is None or symbolic_helper._is_value(eps):
+        eps = torch.finfo(torch.float32).eps  # torch's default for fp32
+    square = g.op("Mul", input, input)
+    if g.opset >= 18:
+        mean = g.op("ReduceMean", square, g.op("Constant", value_t=torch.tensor(axes, dtype=torch.int64)),
+                    keepdims_i=1)
+    else:
+        mean = g.op("ReduceMean", square, axes_i=axes, keepdims_i=1)
+    denom = g.op("Sqrt", g.op("Add", mean, g.op("Constant", value_t=torch.tensor(float(eps), dtype=torch.float32))))
+    out = g.op("Div", input, denom)
+    if not symbolic_helper._is_none(weight):
+        out = g.op("Mul", out, weight)
+    return out
 
 
 def _col2im(g, input, output_size, kernel_size, dilation, padding, stride):
@@ -69,6 +94,8 @@ def torchscript_symbolic_fixes(opset: int, dynamo: bool):
     fixes = {}
     if opset >= IM2COL_SINCE:
         fixes["aten::im2col"] = symbolic_helper.parse_args("v", "is", "is", "is", "is")(_im2col)
+    if opset < RMS_NORM_BELOW:
+        fixes["aten::rms_norm"] = symbolic_helper.parse_args("v", "is", "v", "v")(_rms_norm)
     if opset >= COL2IM_SINCE:
         fixes["aten::col2im"] = symbolic_helper.parse_args("v", "v", "v", "is", "is", "is")(_col2im)
     for name, fn in fixes.items():
