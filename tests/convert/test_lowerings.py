@@ -203,3 +203,17 @@ def test_resize_other_modes_still_go_to_onnx2coreml(ort_vs_coreml):
     x = np.random.default_rng(5).standard_normal((1, 1, 3, 3)).astype(np.float32)
     expected, actual = ort_vs_coreml(model, {"x": x}, "fp32")
     assert_close(expected["y"], actual["y"], "fp32")
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("pads", [[0, 0, 1, -1, 0, 0, -1, 1], [0, 0, -1, -2, 0, 0, 0, -1]])
+def test_pad_with_negative_pads_crops(ort_vs_coreml, precision, pads):
+    # NASNet: ZeroPad2d((0, 1, 0, 1)) then x[:, :, 1:, 1:] -> one Pad with mixed signs
+    shape = [1, 2, 5, 6]
+    out = [d + pads[i] + pads[i + 4] for i, d in enumerate(shape)]
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["y"], mode="constant")]
+    inits = [numpy_helper.from_array(np.array(pads, np.int64), "pads")]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, shape)], [_info("y", TensorProto.FLOAT, out)], inits)
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    expected, actual = ort_vs_coreml(model, {"x": x}, precision)
+    assert_close(expected["y"], actual["y"], precision)

@@ -30,6 +30,7 @@ EXTENDING: dict[str, str] = {
     "Gather": f"{_HERE}.bool_data:gather",
     "GatherElements": f"{_HERE}.bool_data:gather_elements",
     "GatherND": f"{_HERE}.bool_data:gather_nd",
+    "Pad": f"{_HERE}.pad_negative:lower",
     "Resize": f"{_HERE}.resize_cubic:lower",
     "Where": f"{_HERE}.where:lower",
 }
