@@ -38,7 +38,7 @@ def _max_rank(onnx_path):
     return max(len(v.type.tensor_type.shape.dim) for v in model.graph.value_info)
 
 
-def test_eval_transformer_layer_exports_without_the_mha_fast_path(write_recipe, run_cli, tmp_path):
+def test_multihead_attention_in_eval_mode_exports_without_its_fast_path(write_recipe, run_cli, tmp_path):
     import torch
 
     code, out, err = _run(write_recipe, run_cli, "enc", "self_attention", [1, 5, 16])
