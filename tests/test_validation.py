@@ -92,3 +92,52 @@ def test_random_batchnorm_statistics_are_re_estimated(write_recipe, run_cli, tmp
         assert info["norm_statistics"] is None
         assert float(state["1.running_mean"].abs().max()) == 0.0
         assert "pipeline_runner.norm_statistics" not in meta
+
+
+@pytest.mark.parametrize("noise,category", [(7.5e-5, "ill_conditioned"), (1e-8, "conversion")])
+def test_a_failing_fp32_replay_is_blamed_on_conditioning_only_when_fp32_rounding_explains_it(noise, category):
+    # Inception v3 with random weights: the fp32 replay fails, PyTorch with fp16-rounded weights does not
+    # match it either, and PyTorch's own fp32 result differs from fp64 by 7.5e-5 of the scale.
+    import numpy as np
+
+    from pipeline_runner.validate.diagnose import diagnose
+
+    expected = [{"y": np.linspace(-1, 1, 10).astype(np.float32)}]
+
+    class Replayed:
+        compute_precision = "fp16"
+
+        def predict(self, sample, fp32=False, fp32_ops=None):
+            return {"y": expected[0]["y"] + 0.2}
+
+        def trace(self, sample, fp32=False, fp32_ops=None):
+            return []
+
+    found = diagnose(Replayed(), [{}], [{"y": expected[0]["y"] + 0.3}], expected, {"max_rel": 0.05},
+                     fp16_weights_expected=lambda: [{"y": expected[0]["y"] - 0.2}], rounding_error=lambda: noise)
+    assert found["category"] == category, found
+    assert found["evidence"]["pytorch_fp32_vs_fp64"] == noise
+    if category == "ill_conditioned":
+        assert "model.checkpoint" in found["summary"] and "convert.precision: fp32" in found["summary"]
+
+
+def test_a_well_conditioned_model_rounds_like_fp32():
+    import numpy as np
+    import torch
+
+    from pipeline_runner.validate.conditioning import explains, fp32_rounding_error
+    from tests.fixtures.tiny_models import cancellation, tiny_mlp
+
+    class Sample:
+        def __init__(self, x):
+            self.tensors = {"x": x}
+
+    class Graph:
+        inputs = [type("I", (), {"name": "x"})()]
+
+    torch.manual_seed(0)
+    samples = [Sample(np.random.default_rng(i).standard_normal((1, 16)).astype(np.float32)) for i in range(2)]
+    healthy = fp32_rounding_error(tiny_mlp(in_features=16).eval(), Graph, samples)
+    ill = fp32_rounding_error(cancellation().eval(), Graph, samples)
+    assert healthy < 1e-6 < ill
+    assert not explains(healthy, 0.05, fp16=True) and explains(ill, 0.05, fp16=True)

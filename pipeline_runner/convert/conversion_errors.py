@@ -9,6 +9,7 @@ CLI prints them without a traceback.
 from __future__ import annotations
 
 import ast
+import re
 
 from pipeline_runner.errors import StageError
 
@@ -74,3 +75,36 @@ def lowering_failed_error(recipe_name: str, graph_name: str, model, exc, recipe_
     return StageError(recipe_name, "convert",
                       f"graph {graph_name!r}: lowering {exc.op_key} node {exc.node_name!r}{where} failed: "
                       f"{type(exc.cause).__name__}: {exc.cause}\n{advice}")
+
+
+_RANK = re.compile(r'rank <= (\d+)\. Layer "([^"]+)", with type "(\w+)", outputs a rank (\d+) tensor')
+
+
+def rank_limit_error(recipe_name: str, graph_name: str, model, exc) -> StageError | None:
+    """coremltools' "Core ML only supports tensors with rank <= 5" said with the ONNX node and model
+    layer it comes from, and what can change it; None for any other error."""
+    match = _RANK.search(str(exc))
+    if not match:
+        return None
+    limit, layer, op, rank = match.groups()
+    node = _node_of_mil_name(model, layer)
+    where = f"ONNX node {node.name!r}" if node is not None else f"Core ML layer {layer!r}"
+    if node is not None and layer_of(node):
+        where += f", model layer {layer_of(node)}"
+    return StageError(recipe_name, "convert", (
+        f"graph {graph_name!r}: Core ML tensors have at most {limit} dimensions, but {where} ({op}) makes a "
+        f"rank-{rank} tensor. No convert setting lifts this limit: the model must keep that tensor at rank "
+        f"<= {limit} (e.g. merge two adjacent axes before its reshape/permute, or drop a batch axis of 1), "
+        "or the recipe must pick an architecture or variant without it (model.architecture, model.params)."))
+
+
+def _node_of_mil_name(model, mil_name: str):
+    """The ONNX node whose output the MIL var ``mil_name`` was made from (MIL names are the ONNX value
+    names with every other character turned into '_', plus suffixes such as '_cast_fp16')."""
+    best = None
+    for node in model.graph.node:
+        for out in node.output:
+            flat = re.sub(r"[^0-9A-Za-z_]", "_", out)
+            if flat and mil_name.startswith(flat) and (best is None or len(flat) > best[0]):
+                best = (len(flat), node)
+    return best[1] if best else None

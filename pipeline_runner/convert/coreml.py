@@ -113,7 +113,15 @@ def build_mlmodel(model, recipe, graph, shapes: dict, folding: list | None = Non
     if is_program:
         kwargs["compute_precision"] = _compute_precision(ct, precision, cfg.fp32_op_types)
     progress.step("coremltools: MIL passes")  # its tqdm bar, captured, adds the pass count
-    mlmodel = ct.convert(program, **kwargs)
+    try:
+        mlmodel = ct.convert(program, **kwargs)
+    except ValueError as exc:
+        from pipeline_runner.convert.conversion_errors import rank_limit_error
+
+        error = rank_limit_error(recipe.name, graph.name, model, exc)
+        if error is None:
+            raise
+        raise error from None
     if not is_program:
         mlmodel = _declare_output_shapes(ct, mlmodel, program)
     return mlmodel

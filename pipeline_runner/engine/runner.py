@@ -48,6 +48,7 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     error: PipelineError | None = None
     altered: list[str] | None = None  # with verify: the artifacts whose content no longer matches
+    html_report: bool = True  # write build/<name>/report.html after the run
 
     @property
     def ok(self) -> bool:
@@ -56,10 +57,11 @@ class RunReport:
 
 def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = None,
                dry_run: bool = False, verify: bool = False, log=print, cache: RemoteCache | None = None,
-               jobs: int = 1) -> RunReport:
-    """Run ``recipe``'s stale stages; ``jobs`` > 1 runs independent ones (its graphs) side by side."""
+               jobs: int = 1, html_report: bool = True) -> RunReport:
+    """Run ``recipe``'s stale stages; ``jobs`` > 1 runs independent ones (its graphs) side by side.
+    ``html_report=False`` writes no build report (a caller that discards the build, e.g. the model sweep)."""
     build_dir = build_root / recipe.name
-    report = RunReport(recipe.name, build_dir)
+    report = RunReport(recipe.name, build_dir, html_report=html_report)
     try:
         manifest = Manifest(build_dir)
         planner = Planner(recipe, build_dir, manifest, force=force, verify=verify)
@@ -243,6 +245,8 @@ def _finish(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planne
 
 
 def _after_run(build_dir: Path, report: RunReport, log) -> None:
+    if not report.html_report:
+        return
     from pipeline_runner.report.hook import after_run  # cheap: imports nothing heavy
 
     after_run(build_dir, report.outcomes, log)

@@ -14,6 +14,9 @@ def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: P
     from pipeline_runner import customops
     from pipeline_runner import progress
     from pipeline_runner.export.output_names import rename_outputs
+    from pipeline_runner.export.export_errors import said_in_recipe_terms
+    from pipeline_runner.export.symbolic_fixes import torchscript_symbolic_fixes
+    from pipeline_runner.models.mha_fast_path import fast_path_off  # its fused kernel has no ONNX export
 
     input_names = [i.name for i in graph.inputs]
     output_names = [o.name for o in graph.outputs]
@@ -23,7 +26,8 @@ def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: P
     dynamo = export_cfg.exporter == "dynamo"
     exporter = "dynamo" if dynamo else "TorchScript"
     progress.step(f"torch.onnx.export ({exporter}): tracing, ONNX export, optimiser")
-    with customops.exporting(custom_ops), torch.no_grad():
+    with customops.exporting(custom_ops), torch.no_grad(), fast_path_off(), said_in_recipe_terms(opset, dynamo), \
+            torchscript_symbolic_fixes(opset, dynamo):
         torch.onnx.export(
             module, args, str(out_path),
             input_names=input_names,

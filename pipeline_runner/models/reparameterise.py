@@ -18,13 +18,25 @@ def verified_reparameterisation(module, example_inputs: tuple, *, rtol: float = 
     Any output further than ``rtol`` × the output's scale from the original's raises,
     naming the output and the error.
     """
+    import copy
+
     import torch
     from timm.utils import reparameterize_model
 
-    module = module.eval()
-    reparam = reparameterize_model(module)  # a deep copy; the original is untouched
+    # Fused in fp64 and compared in fp64: reparameterisation is exact algebra, so what is left is
+    # a wrong fusion, not fp32 rounding — which an ill-conditioned (e.g. random-weight) network
+    # amplifies past any fixed bound. The result is returned in the module's own precision.
+    dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
+    wide = copy.deepcopy(module).eval().double()
+    reparam = reparameterize_model(wide)  # a deep copy; the original is untouched
+    wide_inputs = tuple(x.double() if x.is_floating_point() else x for x in example_inputs)
     with torch.no_grad():
-        before, after = _as_tuple(module(*example_inputs)), _as_tuple(reparam(*example_inputs))
+        try:
+            before, after = _as_tuple(wide(*wide_inputs)), _as_tuple(reparam(*wide_inputs))
+        except RuntimeError:  # a fused layer made in fp32 whatever its input (timm's EfficientViT-MSRA)
+            module = module.eval()
+            reparam = reparameterize_model(module)
+            before, after = _as_tuple(module(*example_inputs)), _as_tuple(reparam(*example_inputs))
     for i, (a, b) in enumerate(zip(before, after, strict=True)):
         scale = float(a.abs().max().clamp_min(1e-6))
         err = float((a - b).abs().max())
@@ -33,7 +45,7 @@ def verified_reparameterisation(module, example_inputs: tuple, *, rtol: float = 
                 f"reparameterised model differs from the original on output {i}: max abs error {err:.3g} "
                 f"> {rtol:g} x output scale {scale:.3g}; timm's reparameterize_model does not preserve "
                 "this model (model.architecture / model.params), so it cannot be exported reparameterised")
-    return reparam.eval()
+    return reparam.to(dtype).eval()
 
 
 def seeded(make_inputs) -> tuple:

@@ -6,6 +6,7 @@ fails the run when an output is outside the recipe's tolerances.
 
 from __future__ import annotations
 
+import functools
 import platform
 
 from pipeline_runner import progress
@@ -26,6 +27,7 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.coreml_reference.model import read_spec
     from pipeline_runner.models.instantiate import entry_module, load_built_model
     from pipeline_runner.samples import make_samples
+    from pipeline_runner.validate.conditioning import advice, explains, fp32_rounding_error
     from pipeline_runner.validate.coreml_numerics import coreml_numerics
     from pipeline_runner.validate.custom_layers import check_custom_ops
     from pipeline_runner.validate.gates import compare_outputs
@@ -70,9 +72,13 @@ def run(ctx: StageContext) -> StageResult:
     custom_ops, custom_problems = check_custom_ops(spec, recipe.custom_ops, recipe.convert.format)
     progress.step("Core ML reference executor vs PyTorch")
     coreml_actual: list[dict] = []
+    rounding_error = functools.cache(lambda: fp32_rounding_error(module, graph, samples))  # only when a check fails
     coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected,
                                     fp16_weights_expected=lambda: fp16_weights_outputs(module, graph, samples),
-                                    outputs_sink=coreml_actual)
+                                    outputs_sink=coreml_actual, rounding_error=rounding_error)
+    if not onnx_report["passed"] and explains(rounding_error(), tolerance.get("max_rel"), fp16=False):
+        onnx_report["failures"].append(f"ONNX Runtime vs PyTorch: {advice(rounding_error(), fp16=False)}")
+        onnx_report["pytorch_fp32_vs_fp64"] = rounding_error()
     shapes_report = check_declared_shapes(module, recipe, graph, session, coreml_path, spec)
 
     failures = [*onnx_report["failures"], *(dynamic.get("failures", [])),

@@ -47,12 +47,13 @@ def _runtime_check(model_path, samples, reference_outputs, function: str | None 
 def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: list[dict[str, np.ndarray]],
                  tolerance: dict, *, custom_layers=None, kinds: dict | None = None,
                  fp16_weights_expected=None, outputs_sink: list | None = None, function: str | None = None,
-                 label: str | None = None) -> dict:
+                 label: str | None = None, rounding_error=None) -> dict:
     """Run the saved Core ML model on ``samples`` and compare with ``expected``.
 
     ``tolerance``: the gate's bounds (``validate.gates``). ``kinds`` maps output names to
     "logits"/"probabilities"/... (top-1 is gated only for those). ``fp16_weights_expected``:
-    optional callable giving PyTorch's outputs with fp16-rounded weights, for the diagnosis.
+    optional callable giving PyTorch's outputs with fp16-rounded weights, for the diagnosis;
+    ``rounding_error``: optional callable giving PyTorch's fp32-vs-fp64 error (``validate.conditioning``).
     ``outputs_sink``: a list that receives the model's outputs per sample (they are not JSON).
     ``function``: which function of a multifunction package to run (None: its default);
     ``label`` replaces the comparison's name in failure lines.
@@ -80,7 +81,8 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
     if ignored:
         report["ignored_sample_keys"] = ignored
     if not report["passed"]:
-        report["diagnosis"] = diagnose(model, samples, actual, expected, tolerance, kinds, fp16_weights_expected)
+        report["diagnosis"] = diagnose(model, samples, actual, expected, tolerance, kinds, fp16_weights_expected,
+                                        rounding_error)
         report["failures"].append(f"{label}: {report['diagnosis']['summary']}")
     report["runtime_check"] = _runtime_check(model_path, samples, actual, model.function)
     return report

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def coreml_numerics(path, recipe, graph, samples, expected, fp16_weights_expected=None,
-                    outputs_sink: list | None = None, function: str | None = None, label: str | None = None) -> dict:
+                    outputs_sink: list | None = None, function: str | None = None, label: str | None = None,
+                    rounding_error=None) -> dict:
     """The ``coreml_numerics`` comparison report. Tolerances are chosen by the model's precision.
 
     ``function``: the multifunction package's function to run (None: its default one);
@@ -19,5 +20,5 @@ def coreml_numerics(path, recipe, graph, samples, expected, fp16_weights_expecte
     layers = coreml_reference_layers(recipe.custom_ops)
     report = check_coreml(path, inputs, expected, tolerance, custom_layers=layers, kinds=kinds,
                           fp16_weights_expected=fp16_weights_expected, outputs_sink=outputs_sink,
-                          function=function, label=label)
+                          function=function, label=label, rounding_error=rounding_error)
     return {"precision": precision, **report}

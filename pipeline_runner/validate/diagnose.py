@@ -8,6 +8,9 @@ Categories (``diagnosis["category"]``):
                  weights rounded to fp16 reproduces it: the fp16 weights stored in the file are the
                  cause (a replay cannot undo that rounding; `convert.precision: fp32` does)
   fp16_rounding  activations in range, the fp32 replay passes: fp16 rounding of some op
+  ill_conditioned  the fp32 replay fails too, but PyTorch's own fp32 rounding (against fp64),
+                 scaled to fp16's, already reaches the bound: the model amplifies rounding
+                 (``validate.conditioning``), fp16 cannot hold it whatever the conversion
   conversion     the program computed in fp32 end to end disagrees with PyTorch (and, when
                  given, with PyTorch on fp16-rounded weights): the conversion is wrong
 Suggestions are replayed before they are printed (``verified``): `precision: fp32` by the fp32
@@ -28,11 +31,14 @@ DIVERGENCE_THRESHOLD = 0.05
 MAX_FP32_OP_TYPES = 4  # suggest fp32_op_types only when this few op types would fix it
 
 
-def diagnose(model, samples, actual, expected, tolerance, kinds=None, fp16_weights_expected=None) -> dict:
+def diagnose(model, samples, actual, expected, tolerance, kinds=None, fp16_weights_expected=None,
+             rounding_error=None) -> dict:
     """The diagnosis dict for a failed comparison of ``model`` (a ReferenceModel) with PyTorch.
 
     ``fp16_weights_expected``: optional callable returning PyTorch's outputs on ``samples`` with
     the weights rounded to fp16 (tells weight rounding from a wrong conversion).
+    ``rounding_error``: optional callable returning PyTorch's fp32-vs-fp64 relative error
+    (``validate.conditioning``; tells an ill-conditioned model from a wrong conversion).
     """
     if model.compute_precision == "fp32":
         return _finding("conversion", "the saved program computes in fp32 end to end and disagrees with PyTorch: "
@@ -56,6 +62,15 @@ def diagnose(model, samples, actual, expected, tolerance, kinds=None, fp16_weigh
                  "the fp32 replay matches PyTorch run with fp16-rounded weights; fp32 weights remove that too"
                  if weights_explain else "not verified: the fp32 replay fails too"}
     if not fp32_fixes:
+        from pipeline_runner.validate import conditioning
+
+        noise = rounding_error() if rounding_error is not None else None
+        evidence["pytorch_fp32_vs_fp64"] = noise
+        if conditioning.explains(noise, tolerance.get("max_rel"), fp16=True):
+            return _finding("ill_conditioned", conditioning.advice(noise, fp16=True),
+                            [{**precision, "evidence": "not verified: fp32 needs bounds above the model's fp32 "
+                                                       f"rounding noise ({noise:.2g} of the output scale)"}],
+                            evidence)
         told = "" if weights_explain is None else ", and PyTorch with fp16-rounded weights does not explain it"
         return _finding("conversion", "the program replayed in fp32 end to end disagrees with PyTorch" + told +
                         ": the conversion is wrong, not fp16 precision", [], evidence)

@@ -142,3 +142,78 @@ def test_einsum(ort_vs_coreml, precision, equation):
     feeds = {n: rng.standard_normal(s).astype(np.float32) for n, s in zip(names, shapes)}
     expected, actual = ort_vs_coreml(model, feeds, precision)
     assert_close(expected["y"], actual["y"], precision)
+
+
+COL2IMS = {  # image, block, attributes: PyTorch's F.fold cases (VOLO's outlook attention is the second)
+    "plain": ([5, 6], [2, 3], {}),
+    "stride_and_pads": ([7, 7], [3, 3], {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    "dilated_uncovered_edge": ([8, 9], [2, 2], {"dilations": [2, 1], "strides": [3, 2]}),
+}
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("case", sorted(COL2IMS))
+def test_col2im(ort_vs_coreml, precision, case):
+    image, block, attrs = COL2IMS[case]
+    nd, channels = len(block), 3
+    dil, st, pads = attrs.get("dilations", [1] * nd), attrs.get("strides", [1] * nd), attrs.get("pads", [0] * 2 * nd)
+    grid = [(image[i] + pads[i] + pads[i + nd] - dil[i] * (block[i] - 1) - 1) // st[i] + 1 for i in range(nd)]
+    shape = [1, channels * int(np.prod(block)), int(np.prod(grid))]
+    nodes = [helper.make_node("Col2Im", ["x", "image", "block"], ["y"], **attrs)]
+    inits = [numpy_helper.from_array(np.array(image, np.int64), "image"),
+             numpy_helper.from_array(np.array(block, np.int64), "block")]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, shape)],
+                       [_info("y", TensorProto.FLOAT, [1, channels, *image])], inits, opset=18)
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    expected, actual = ort_vs_coreml(model, {"x": x}, precision)
+    assert_close(expected["y"], actual["y"], precision)
+
+
+CUBIC = {  # (input shape, scales or None, sizes or None, attributes): torch's bicubic interpolate exports
+    "pytorch_half_pixel_up_by_sizes": ((1, 2, 5, 6), None, [1, 2, 8, 9],
+                                       {"coordinate_transformation_mode": "pytorch_half_pixel",
+                                        "cubic_coeff_a": -0.75}),
+    "half_pixel_down_by_scales": ((1, 3, 8, 8), [1, 1, 0.5, 0.75], None, {}),
+    "align_corners_exclude_outside": ((2, 1, 4, 7), None, [2, 1, 6, 3],
+                                      {"coordinate_transformation_mode": "align_corners", "exclude_outside": 1}),
+}
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("case", sorted(CUBIC))
+def test_resize_cubic(ort_vs_coreml, precision, case):
+    shape, scales, sizes, attrs = CUBIC[case]
+    inits = [numpy_helper.from_array(np.array(scales, np.float32), "scales")] if scales else \
+        [numpy_helper.from_array(np.array(sizes, np.int64), "sizes")]
+    inputs = ["x", "", "scales"] if scales else ["x", "", "", "sizes"]
+    out = sizes or [int(np.floor(d * s)) for d, s in zip(shape, scales)]
+    nodes = [helper.make_node("Resize", inputs, ["y"], mode="cubic", **attrs)]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, list(shape))], [_info("y", TensorProto.FLOAT, out)],
+                       inits)
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    expected, actual = ort_vs_coreml(model, {"x": x}, precision)
+    assert_close(expected["y"], actual["y"], precision)
+
+
+def test_resize_other_modes_still_go_to_onnx2coreml(ort_vs_coreml):
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear")]
+    inits = [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, [1, 1, 3, 3])], [_info("y", TensorProto.FLOAT, [1, 1, 6, 6])],
+                       inits)
+    x = np.random.default_rng(5).standard_normal((1, 1, 3, 3)).astype(np.float32)
+    expected, actual = ort_vs_coreml(model, {"x": x}, "fp32")
+    assert_close(expected["y"], actual["y"], "fp32")
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("pads", [[0, 0, 1, -1, 0, 0, -1, 1], [0, 0, -1, -2, 0, 0, 0, -1]])
+def test_pad_with_negative_pads_crops(ort_vs_coreml, precision, pads):
+    # NASNet: ZeroPad2d((0, 1, 0, 1)) then x[:, :, 1:, 1:] -> one Pad with mixed signs
+    shape = [1, 2, 5, 6]
+    out = [d + pads[i] + pads[i + 4] for i, d in enumerate(shape)]
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["y"], mode="constant")]
+    inits = [numpy_helper.from_array(np.array(pads, np.int64), "pads")]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, shape)], [_info("y", TensorProto.FLOAT, out)], inits)
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    expected, actual = ort_vs_coreml(model, {"x": x}, precision)
+    assert_close(expected["y"], actual["y"], precision)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
 from pathlib import Path
 
 STAGE_ORDER = ("build", "export", "convert", "validate")
+# A recipe change a failure names ("set `export.opset: 18`", "Suggestion: `convert.precision: fp32`").
+_ASKED = re.compile(r"(?:set|Suggestion:) `((?:export|convert)\.\w+): ([^`]+)`")
 PROBE_SIZES = (64, 96, 128)  # small inputs keep the shared CPU's sweep short
+CALIBRATION_SAMPLES = 16
 
 
 def _forward_ok(model, size: int) -> bool:
@@ -74,6 +78,8 @@ def recipe_for(entry: dict) -> dict:
     if kind == "image_classifier":
         params, size = _image_setup(entry)
         recipe["model"]["params"] = params
+        # BatchNorm statistics from 16 pictures (two batches) instead of 32: half the build's forward passes
+        recipe["model"]["norm_calibration"] = {"samples": CALIBRATION_SAMPLES}
         recipe["inputs"] = [{"name": "image", "shape": [1, 3, size, size]}]
         recipe["outputs"] = [{"name": "logits", "kind": "logits"}]
         return recipe
@@ -95,7 +101,20 @@ def recipe_for(entry: dict) -> dict:
     return recipe
 
 
+def _asked_change(error) -> tuple[str, object] | None:
+    import yaml
+
+    match = _ASKED.search(str(error or ""))
+    return (match.group(1), yaml.safe_load(match.group(2))) if match else None
+
+
 def _reason(error) -> str:
+    """The failure as a table cell: for a validation failure the diagnosis (what to set) first, then
+    the numbers; the report path (deleted with the build) left out."""
+    failures = getattr(error, "failures", None)
+    if failures:
+        told = [f for f in failures if "Suggestion:" in f or "the model amplifies rounding" in f]
+        return f"{error.stage}: " + " ".join(told + [f for f in failures if f not in told])
     text = str(error)
     return text.split(": stage ", 1)[-1] if ": stage " in text else text
 
@@ -113,9 +132,21 @@ def run_one(entry: dict, work: Path) -> dict:
     result["input"] = (recipe_dict.get("inputs") or recipe_dict["graphs"][0]["inputs"])[0]["shape"]
     path = work / "recipes" / f"{recipe_dict['name']}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(recipe_dict, sort_keys=False))
     build = work / "build"
-    report = run_recipe(load_recipe(path), build, force=set(), dry_run=False, log=lambda msg: print(msg, flush=True))
+    while True:
+        path.write_text(yaml.safe_dump(recipe_dict, sort_keys=False))
+        report = run_recipe(load_recipe(path), build, force=set(), dry_run=False, html_report=False,
+                            log=lambda msg: print(msg, flush=True))  # the build is deleted: no report
+        # What the failure tells a user to write in the recipe, the sweep writes too (each field once),
+        # and the table says so: it shows that the advice works.
+        change = _asked_change(report.error)
+        if change is None or change[0] in result.get("changes", {}):
+            break
+        field, value = change
+        section, key = field.split(".")
+        recipe_dict.setdefault(section, {})[key] = value
+        result.setdefault("changes", {})[field] = value
+        result.setdefault("first_reason", _reason(report.error))
     statuses = {o.name.split("[")[0]: o.status for o in report.outcomes}
     for stage in STAGE_ORDER:
         if statuses.get(stage) in ("ran", "cached"):
@@ -133,6 +164,7 @@ def run_one(entry: dict, work: Path) -> dict:
         result["reason"] = _reason(report.error)
     result["ok"] = report.error is None
     result["seconds"] = round(time.time() - started, 1)
+    result["stage_seconds"] = {o.name: round(o.seconds, 1) for o in report.outcomes if o.seconds}
     shutil.rmtree(build / recipe_dict["name"], ignore_errors=True)  # keep the sweep's disk use flat
     return result
 

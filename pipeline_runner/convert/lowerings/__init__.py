@@ -19,6 +19,7 @@ _HERE = __name__
 
 # ONNX op key ("OpType" or "domain::OpType") -> "package.module:function": ops onnx2coreml lacks.
 BUILTIN: dict[str, str] = {
+    "Col2Im": f"{_HERE}.col2im:lower",
     "CumSum": f"{_HERE}.cumsum:lower",
     "Einsum": f"{_HERE}.einsum:lower",
     "Range": f"{_HERE}.range_:lower",
@@ -29,6 +30,8 @@ EXTENDING: dict[str, str] = {
     "Gather": f"{_HERE}.bool_data:gather",
     "GatherElements": f"{_HERE}.bool_data:gather_elements",
     "GatherND": f"{_HERE}.bool_data:gather_nd",
+    "Pad": f"{_HERE}.pad_negative:lower",
+    "Resize": f"{_HERE}.resize_cubic:lower",
     "Where": f"{_HERE}.where:lower",
 }
 
