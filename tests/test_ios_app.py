@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_runner.swift.syntax import _parser, swift_syntax_errors
+from pipeline_runner.swift.syntax import swift_syntax_errors, syntax_nodes
 
 REPO = Path(__file__).resolve().parents[1]
 IOS = REPO / "ios_app"
@@ -27,10 +27,7 @@ def force_unwraps(source: str) -> list[str]:
     """`x!`, `try!`, `as!` and implicitly unwrapped optionals (`T!`), as line:column strings."""
     data = source.encode("utf-8")
     found: list[str] = []
-    stack = [_parser().parse(data).root_node]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
+    for node in syntax_nodes(data):
         forced = (node.type == "bang" and node.parent is not None and node.parent.type == "postfix_expression") \
             or node.type in {"!", "as!"}
         if forced:

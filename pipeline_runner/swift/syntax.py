@@ -46,15 +46,21 @@ def swift_syntax_errors(source: str) -> list[SwiftSyntaxError]:
     return errors
 
 
+def syntax_nodes(data: bytes):
+    """Every node of the Swift source ``data``'s syntax tree (depth first)."""
+    stack = [_parser().parse(data).root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        yield node
+
+
 def async_functions_that_lock(source: str) -> list[str]:
     """Headers of async functions that call ``.lock()`` themselves: ``NSLock.lock()`` is
     ``noasync``, an error in Swift 6 mode (lock in a synchronous helper instead)."""
     data = source.encode("utf-8")
     found: list[str] = []
-    stack = [_parser().parse(data).root_node]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
+    for node in syntax_nodes(data):
         if node.type == "function_declaration":
             header, _, body = data[node.start_byte : node.end_byte].decode("utf-8").partition("{")
             if " async" in header and ".lock()" in body:
