@@ -7,16 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from coremltools.converters.mil import Builder as mb
-
-
-def close(actual, expected, atol=1e-4, rtol=1e-4):
-    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64), atol=atol, rtol=rtol)
-
-
-def _tf_same(n, k, s, d, lower=False):
-    out = -(-n // s)
-    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-    return (total - total // 2, total // 2) if lower else (total // 2, total - total // 2)
+from tests.coreml_reference.compare import close_1e4 as close, tf_same
 
 
 def test_conv_padding_modes_groups_dilation(mil_model, rng):
@@ -42,7 +33,7 @@ def test_conv_padding_modes_groups_dilation(mil_model, rng):
     tx, tw, tb = map(torch.from_numpy, (x, w, b))
     close(out["valid"], F.conv2d(tx, tw, tb, groups=2))
     for name, lower in (("same", False), ("same_lower", True)):
-        (t, bo), (l, r) = _tf_same(9, 3, 2, 1, lower), _tf_same(8, 3, 2, 1, lower)
+        (t, bo), (l, r) = tf_same(9, 3, 2, 1, lower), tf_same(8, 3, 2, 1, lower)
         close(out[name], F.conv2d(F.pad(tx, (l, r, t, bo)), tw, tb, stride=2, groups=2))
     close(out["custom"], F.conv2d(F.pad(tx, (0, 3, 1, 2)), tw, tb, dilation=(2, 1), groups=2))
     close(out["conv1d"], F.conv1d(torch.from_numpy(s), torch.from_numpy(w1), padding="same", dilation=2))
@@ -90,7 +81,7 @@ def test_pooling(mil_model, rng):
     x = rng.standard_normal((1, 3, 7, 8)).astype(np.float32)
     out = m.predict({"x": x})
     tx = torch.from_numpy(x)
-    (t, b), (l, r) = _tf_same(7, 3, 2, 1), _tf_same(8, 3, 2, 1)
+    (t, b), (l, r) = tf_same(7, 3, 2, 1), tf_same(8, 3, 2, 1)
     close(out["max_same"], F.max_pool2d(F.pad(tx, (l, r, t, b), value=-np.inf), 3, 2))
     close(out["avg_excl"], F.avg_pool2d(tx, 3, 2, padding=1, count_include_pad=False))
     close(out["avg_incl"], F.avg_pool2d(tx, 3, 2, padding=1, count_include_pad=True))

@@ -6,10 +6,7 @@ import numpy as np
 import torch
 from coremltools.converters.mil import Builder as mb
 from coremltools.converters.mil.mil import types
-
-
-def close(actual, expected, atol=1e-5, rtol=1e-5):
-    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64), atol=atol, rtol=rtol)
+from tests.coreml_reference.compare import close
 
 
 def test_binary_and_unary_ops_with_broadcasting(mil_model, rng):

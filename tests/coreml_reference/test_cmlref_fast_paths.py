@@ -16,16 +16,7 @@ import torch.nn.functional as F
 from coremltools.converters.mil import Builder as mb
 
 from pipeline_runner.coreml_reference.ops import conv_packed
-
-
-def close(actual, expected, atol=1e-4, rtol=1e-4):
-    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64), atol=atol, rtol=rtol)
-
-
-def _tf_same(n, k, s, d, lower=False):
-    out = -(-n // s)
-    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-    return (total - total // 2, total // 2) if lower else (total // 2, total - total // 2)
+from tests.coreml_reference.compare import close_1e4 as close, tf_same
 
 
 # (name, C_in, C_out, groups, kernel (h, w), strides, dilations, pad_type, custom pad [t, b, l, r])
@@ -46,8 +37,8 @@ def _reference(x, w, b, groups, strides, dilations, pad_type, pad):
     tx, tw, tb = map(torch.from_numpy, (x, w, b))
     (h, wd), (kh, kw) = x.shape[2:], w.shape[2:]
     if pad_type in ("same", "same_lower"):
-        (t, bo), (l, r) = (_tf_same(h, kh, strides[0], dilations[0], pad_type == "same_lower"),
-                           _tf_same(wd, kw, strides[1], dilations[1], pad_type == "same_lower"))
+        (t, bo), (l, r) = (tf_same(h, kh, strides[0], dilations[0], pad_type == "same_lower"),
+                           tf_same(wd, kw, strides[1], dilations[1], pad_type == "same_lower"))
     elif pad_type == "custom":
         t, bo, l, r = pad
     else:

@@ -7,10 +7,7 @@ import torch
 import torch.nn.functional as F
 from coremltools.converters.mil import Builder as mb
 from coremltools.converters.mil.mil import types
-
-
-def close(actual, expected, atol=1e-5, rtol=1e-5):
-    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64), atol=atol, rtol=rtol)
+from tests.coreml_reference.compare import close
 
 
 def test_layout_ops(mil_model, rng):
