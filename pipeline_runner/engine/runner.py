@@ -48,7 +48,6 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     error: PipelineError | None = None
     altered: list[str] | None = None  # with verify: the artifacts whose content no longer matches
-    html_report: bool = True  # write build/<name>/report.html after the run
 
     @property
     def ok(self) -> bool:
@@ -61,7 +60,7 @@ def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = Non
     """Run ``recipe``'s stale stages; ``jobs`` > 1 runs independent ones (its graphs) side by side.
     ``html_report=False`` writes no build report (a caller that discards the build, e.g. the model sweep)."""
     build_dir = build_root / recipe.name
-    report = RunReport(recipe.name, build_dir, html_report=html_report)
+    report = RunReport(recipe.name, build_dir)
     try:
         manifest = Manifest(build_dir)
         planner = Planner(recipe, build_dir, manifest, force=force, verify=verify)
@@ -74,7 +73,7 @@ def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = Non
             for d in decisions:
                 status = ("would pull" if d.pull else "will run") if d.run else "cached"
                 report.outcomes.append(Outcome(d.instance.name, status, d.reason))
-            if not dry_run:
+            if not dry_run and html_report:
                 _after_run(build_dir, report, log)  # writes only a missing or stale report
             return report
         from pipeline_runner.quiet import quiet_third_party
@@ -82,6 +81,8 @@ def run_recipe(recipe: Recipe, build_root: Path, *, force: set[str] | None = Non
         quiet_third_party()
         with interruptible(), build_lock(build_dir, log) as lock_fd:
             _run_locked(recipe, build_dir, report, force, verify, lock_fd, log, cache, jobs)
+            if html_report:
+                _after_run(build_dir, report, log)
     except PipelineError as exc:  # e.g. the build directory cannot be written
         report.error = report.error or exc
     return report
@@ -109,7 +110,6 @@ def _run_locked(recipe: Recipe, build_dir: Path, report: RunReport, force, verif
     report.outcomes.sort(key=lambda o: list(instances).index(o.name))
     manifest.save()
     _write_validation_summary(build_dir, manifest)
-    _after_run(build_dir, report, log)
 
 
 def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, report: RunReport,
@@ -126,7 +126,7 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
     threads = ThreadPoolExecutor(len(workers), thread_name_prefix="stage") if len(workers) > 1 else None
     try:
         while todo or running:
-            unfinished = {i.name for i in todo} | {r[0].instance.name for r in running.values()}
+            unfinished = {i.name for i in todo} | {r.decision.instance.name for r in running.values()}
             for inst in list(todo):
                 ups = planner.upstream(inst)
                 if any(u.name in unfinished for u in ups):
@@ -141,8 +141,8 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
                         if not free:
                             continue
                         todo.remove(inst)  # still unfinished: it is running
-                        running[_dispatch(threads, free.pop(), build_dir, manifest, d, recipe, log)] = (
-                            d, time.perf_counter())
+                        stage = _Running(d, free.pop(), _work_dir(build_dir, inst), time.perf_counter())
+                        running[_dispatch(threads, stage, manifest, recipe, log)] = stage
                         continue
                     planner.ran(inst)
                     report.outcomes.append(Outcome(inst.name, "pulled", d.reason, seconds))
@@ -157,9 +157,10 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
                 continue
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in done:
-                d, started = running.pop(future)
-                free.append(future.worker)
-                outcome, error = _finish(recipe, build_dir, manifest, planner, d, future, started)
+                run = running.pop(future)
+                d = run.decision
+                free.append(run.worker)
+                outcome, error = _finish(recipe, build_dir, manifest, planner, run, future)
                 if cache is not None and error is None:
                     push(cache, build_dir, manifest, d, log)
                 planner.ran(d.instance)
@@ -168,8 +169,8 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
                     failed.add(d.instance.name)
                     report.error = report.error or error
     except BaseException:  # interrupted: stop the workers first, then remove what they were writing
-        for future in running:
-            future.worker.kill()
+        for run in running.values():
+            run.worker.kill()
         if threads is not None:
             threads.shutdown(wait=True)
         shutil.rmtree(build_dir / ".work", ignore_errors=True)
@@ -178,18 +179,33 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
         threads.shutdown(wait=True)
 
 
-def _dispatch(threads: ThreadPoolExecutor | None, worker: StageWorker, build_dir: Path, manifest: Manifest,
-              d: Decision, recipe: Recipe, log) -> Future:
-    """Start ``d``'s stage on ``worker``: in a thread, or (no threads) run it here, now."""
-    inst = d.instance
+@dataclass
+class _Running:
+    """A stage started on a worker: it writes into ``work``, a scratch folder."""
+
+    decision: Decision
+    worker: StageWorker
+    work: Path
+    started: float
+
+
+def _work_dir(build_dir: Path, inst: StageInstance) -> Path:
     work = build_dir / ".work" / f"{inst.name}-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
+    return work
+
+
+def _dispatch(threads: ThreadPoolExecutor | None, stage: _Running, manifest: Manifest, recipe: Recipe,
+              log) -> Future:
+    """Start the stage on its worker: in a thread, or (no threads) run it here, now."""
+    d, inst = stage.decision, stage.decision.instance
     upstream_info = {name: rec.get("info", {}) for name, rec in manifest.data["stages"].items()}
-    job = (inst.name, str(work), upstream_info, d.key)
+    job = (inst.name, str(stage.work), upstream_info, d.key)
 
     def run():
         with progress.stage(inst.name, d.reason) as handle:
-            return worker.run(job, log, (recipe.name, inst.name), on_progress=functools.partial(_show_progress, handle))
+            return stage.worker.run(job, log, (recipe.name, inst.name),
+                                    on_progress=functools.partial(_show_progress, handle))
 
     if threads is not None:
         future = threads.submit(run)
@@ -199,14 +215,13 @@ def _dispatch(threads: ThreadPoolExecutor | None, worker: StageWorker, build_dir
             future.set_result(run())
         except PipelineError as exc:
             future.set_exception(exc)
-    future.worker, future.work = worker, work
     return future
 
 
-def _finish(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, d: Decision,
-            future: Future, started: float):
+def _finish(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, run: _Running, future: Future):
     """Check a stage's result, move its artifacts into place and record it (or record its failure)."""
-    inst, work = d.instance, future.work
+    d, work, started = run.decision, run.work, run.started
+    inst = d.instance
 
     def failed(message: str, error: PipelineError):
         """Nothing of a failed stage is moved into place; its record says why."""
@@ -245,8 +260,6 @@ def _finish(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planne
 
 
 def _after_run(build_dir: Path, report: RunReport, log) -> None:
-    if not report.html_report:
-        return
     from pipeline_runner.report.hook import after_run  # cheap: imports nothing heavy
 
     after_run(build_dir, report.outcomes, log)
