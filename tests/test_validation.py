@@ -141,3 +141,66 @@ def test_a_well_conditioned_model_rounds_like_fp32():
     ill = fp32_rounding_error(cancellation().eval(), Graph, samples)
     assert healthy < 1e-6 < ill
     assert not explains(healthy, 0.05, fp16=True) and explains(ill, 0.05, fp16=True)
+
+
+ILL = """\
+name: ill
+model:
+  source: python
+  architecture: tests.fixtures.tiny_models:cancellation
+  params: {{features: 64, out_features: 8}}
+inputs:
+  - name: x
+    shape: [1, 64]
+outputs:
+  - name: y
+convert:
+  precision: fp32
+{extra}
+"""
+
+
+@pytest.mark.parametrize("factor", [None, 0])
+def test_an_ill_conditioned_model_is_judged_against_its_own_fp32_rounding_noise(write_recipe, run_cli, tmp_path,
+                                                                                factor):
+    # ONNX Runtime sums in another order than PyTorch; on this model that alone moves the output by
+    # ~2e-3 of its scale, 20x the default max_rel: the model's conditioning, not a wrong conversion.
+    extra = "" if factor is None else f"validate: {{fp32_noise_factor: {factor}}}"
+    code, out, err = run_cli(write_recipe(ILL.format(extra=extra)))
+    report = _strict(tmp_path / "build" / "ill" / "validation" / "ill.json")
+    onnx = report["checks"]["onnx_vs_pytorch"]
+    if factor is None:  # the default: max_rel raised to 4x the measured noise, and said so
+        assert code == 0, out + err
+        floor = onnx["noise_floor"]
+        assert floor["factor"] == 4 and floor["configured_max_rel"] == 1e-4
+        assert floor["pytorch_fp32_vs_fp64"] > 1e-4 and floor["max_rel"] == pytest.approx(4 * floor["pytorch_fp32_vs_fp64"])
+        assert onnx["tolerance"]["max_rel"] == floor["max_rel"]
+        assert 1e-4 < onnx["outputs"]["y"]["rel_max_error"] <= floor["max_rel"]
+        assert any("max_rel raised" in w and "fp32_noise_factor: 0" in w for w in report["warnings"])
+        assert "max_rel raised" in out + err
+    else:  # turned off: the failure says why and what to set
+        assert code == 1, out + err
+        assert "noise_floor" not in onnx
+        assert any("amplifies rounding" in f and "validate.fp32_noise_factor" in f for f in onnx["failures"])
+
+
+def test_the_noise_floor_does_not_excuse_an_error_above_it():
+    import numpy as np
+
+    from pipeline_runner.validate.conditioning import noise_floored
+    from pipeline_runner.validate.gates import compare_outputs
+
+    expected = [{"y": np.linspace(-1, 1, 10)}, {"y": np.linspace(1, -1, 10)}]
+    tolerance = {"max_rel": 1e-4}
+
+    def check(error):
+        actual = [{"y": e["y"] + error} for e in expected]
+        return noise_floored(lambda t: compare_outputs(actual, expected, t, label="L", where="w"),
+                             tolerance, lambda: 1e-4, 4, "L")
+
+    assert check(3e-4)["passed"] and check(3e-4)["noise_floor"]["max_rel"] == pytest.approx(4e-4)
+    wrong = check(1e-2)  # 25x the noise: not the model's conditioning
+    assert not wrong["passed"] and any("does not explain it" in f for f in wrong["failures"])
+    healthy = noise_floored(lambda t: compare_outputs(expected, expected, t, label="L", where="w"),
+                            tolerance, lambda: pytest.fail("measured although the check passed"), 4, "L")
+    assert healthy["passed"] and "noise_floor" not in healthy

@@ -195,6 +195,7 @@ class ValidateSpec:
     samples: int
     seed: int
     tolerances: Tolerances
+    fp32_noise_factor: float = 4.0  # see conditioning.noise_floored
 
 
 @dataclass(frozen=True)

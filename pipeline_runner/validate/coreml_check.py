@@ -47,13 +47,15 @@ def _runtime_check(model_path, samples, reference_outputs, function: str | None 
 def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: list[dict[str, np.ndarray]],
                  tolerance: dict, *, custom_layers=None, kinds: dict | None = None,
                  fp16_weights_expected=None, outputs_sink: list | None = None, function: str | None = None,
-                 label: str | None = None, rounding_error=None) -> dict:
+                 label: str | None = None, rounding_error=None, noise_factor: float = 0.0) -> dict:
     """Run the saved Core ML model on ``samples`` and compare with ``expected``.
 
     ``tolerance``: the gate's bounds (``validate.gates``). ``kinds`` maps output names to
     "logits"/"probabilities"/... (top-1 is gated only for those). ``fp16_weights_expected``:
     optional callable giving PyTorch's outputs with fp16-rounded weights, for the diagnosis;
-    ``rounding_error``: optional callable giving PyTorch's fp32-vs-fp64 error (``validate.conditioning``).
+    ``rounding_error``: optional callable giving PyTorch's fp32-vs-fp64 error (``validate.conditioning``);
+    with ``noise_factor`` > 0 an fp32 program's failed max_rel is judged against that noise
+    (``conditioning.noise_floored``).
     ``outputs_sink``: a list that receives the model's outputs per sample (they are not JSON).
     ``function``: which function of a multifunction package to run (None: its default);
     ``label`` replaces the comparison's name in failure lines.
@@ -74,10 +76,17 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
     actual = [model.predict(s) for s in samples]
     if outputs_sink is not None:
         outputs_sink.extend(actual)
+    def compare(bounds):
+        return compare_outputs(actual, expected, bounds, kinds, label=label, where="linux-reference")
+
+    if model.compute_precision == "fp32" and rounding_error is not None:
+        from pipeline_runner.validate.conditioning import noise_floored
+
+        comparison = noise_floored(compare, tolerance, rounding_error, noise_factor, label)
+    else:
+        comparison = compare(tolerance)
     report = {"model_kind": model.kind, "compute_precision": model.compute_precision,
-              **({"function": model.function} if model.function else {}),
-              **compare_outputs(actual, expected, tolerance, kinds, label=label, where="linux-reference"),
-              "diagnosis": None}
+              **({"function": model.function} if model.function else {}), **comparison, "diagnosis": None}
     if ignored:
         report["ignored_sample_keys"] = ignored
     if not report["passed"]:

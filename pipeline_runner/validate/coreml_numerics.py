@@ -20,5 +20,6 @@ def coreml_numerics(path, recipe, graph, samples, expected, fp16_weights_expecte
     layers = coreml_reference_layers(recipe.custom_ops)
     report = check_coreml(path, inputs, expected, tolerance, custom_layers=layers, kinds=kinds,
                           fp16_weights_expected=fp16_weights_expected, outputs_sink=outputs_sink,
-                          function=function, label=label, rounding_error=rounding_error)
+                          function=function, label=label, rounding_error=rounding_error,
+                          noise_factor=recipe.validate.fp32_noise_factor)
     return {"precision": precision, **report}

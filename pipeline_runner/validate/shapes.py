@@ -8,6 +8,8 @@ the same gate as the default shape. The default shape is the stage's main check.
 
 from __future__ import annotations
 
+import functools
+
 
 def check_declared_shapes(module, recipe, graph, onnx_session, coreml_path, spec) -> dict:
     """The ``coreml_shapes`` report: per shape label its shapes, function, ONNX and Core ML reports;
@@ -16,6 +18,7 @@ def check_declared_shapes(module, recipe, graph, onnx_session, coreml_path, spec
     from pipeline_runner.convert import shape_specs
     from pipeline_runner.coreml_reference.model import function_names
     from pipeline_runner.samples import make_samples
+    from pipeline_runner.validate.conditioning import fp32_rounding_error, noise_floored
     from pipeline_runner.validate.coreml_numerics import coreml_numerics
     from pipeline_runner.validate.gates import compare_outputs
     from pipeline_runner.validate.onnx_check import onnx_outputs, torch_outputs
@@ -35,11 +38,16 @@ def check_declared_shapes(module, recipe, graph, onnx_session, coreml_path, spec
         progress.step(f"shape {label}: PyTorch, ONNX Runtime, Core ML reference executor")
         samples = make_samples(shape_specs.with_shapes(graph.inputs, shapes), cfg.seed + 100 + k, cfg.samples)
         expected = torch_outputs(module, graph, samples)
-        onnx_report = compare_outputs(onnx_outputs(onnx_session, graph, samples), expected, cfg.tolerances.onnx.as_dict(),
-                                      kinds, label=f"[{label}] ONNX Runtime vs PyTorch", where="onnxruntime CPU")
+        actual = onnx_outputs(onnx_session, graph, samples)
+        # Every callable below is used within this iteration (late binding is safe).
+        noise = functools.cache(lambda: fp32_rounding_error(module, graph, samples))  # only when a check fails
+        onnx_label = f"[{label}] ONNX Runtime vs PyTorch"
+        onnx_report = noise_floored(lambda t: compare_outputs(actual, expected, t, kinds, label=onnx_label,
+                                                              where="onnxruntime CPU"),
+                                    cfg.tolerances.onnx.as_dict(), noise, cfg.fp32_noise_factor, onnx_label)
         function = label if label in functions else None
         coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected, function=function,
-                                        label=f"[{label}] Core ML (reference executor) vs PyTorch")
+                                        label=f"[{label}] Core ML (reference executor) vs PyTorch", rounding_error=noise)
         for part in (onnx_report, coreml_report):
             failures += part["failures"]
             warnings += part["warnings"]
