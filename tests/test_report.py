@@ -50,7 +50,12 @@ def test_run_writes_a_self_contained_report_and_index(built, run_cli, monkeypatc
     for section in ('id="recipe"', 'id="timeline"', 'id="artifacts"', 'id="graph-tiny_vit"', 'id="swift"',
                     'id="provenance"'):
         assert section in html, section
-    assert html.count("<svg") >= 3  # ONNX ops, Core ML ops, parity/errors of `logits`
+    assert html.count("<svg") >= 2  # parity/errors of `logits`, discrimination
+    onnx_bars = re.findall(r'<tr><td>(\w+)</td><td class="n">(\d+)</td><td class="barcell"><div class="bar onnx" '
+                           r'style="width: ([\d.]+)%"', html)
+    assert onnx_bars and max(float(w) for _, _, w in onnx_bars) == 100.0  # the op histograms, as HTML bars
+    assert [int(n) for _, n, _ in onnx_bars] == sorted((int(n) for _, n, _ in onnx_bars), reverse=True)
+    assert 'class="bar coreml"' in html
     assert "Random weights" in html and "coreml/tiny_vit.mlpackage" in html
     assert "public func classify(_ image: CGImage, topK: Int = 5) async throws -&gt; [Prediction]" in html
     assert "let model = TinyViT()" in html

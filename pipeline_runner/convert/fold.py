@@ -38,18 +38,24 @@ def fold_constants(model) -> tuple[object, dict]:
     import onnx_ir.passes.common as common
     import onnxscript.optimizer
 
+    from pipeline_runner.onnx_weights import put_back, weights_aside
+
     before = _histogram(model)
     outputs = [o.name for o in model.graph.output]
-    ir_model = ir.serde.deserialize_model(model)
-    onnxscript.optimizer.optimize_ir(ir_model, num_iterations=3, inline=False, should_fold=_should_fold,
-                                     input_size_limit=INPUT_SIZE_LIMIT, output_size_limit=OUTPUT_SIZE_LIMIT)
-    # onnx2coreml has no lowering for Constant nodes; initializers are what it reads as constants.
-    common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0)(ir_model)
-    common.RemoveUnusedNodesPass()(ir_model)
-    folded = ir.serde.serialize_model(ir_model)
-    if [o.name for o in folded.graph.output] != outputs:
-        raise RuntimeError(f"folding renamed the graph outputs {outputs} to {[o.name for o in folded.graph.output]}")
-    folded = onnx.shape_inference.infer_shapes(folded, data_prop=True)
+    # The optimizer never reads an input above INPUT_SIZE_LIMIT elements: those weights stay out of
+    # its copies (onnx_weights; ViT-B/16: 2.8 → 0.8 s) and are put back into the folded model.
+    with weights_aside(model, min_elements=INPUT_SIZE_LIMIT + 1) as saved:
+        ir_model = ir.serde.deserialize_model(model)
+        onnxscript.optimizer.optimize_ir(ir_model, num_iterations=3, inline=False, should_fold=_should_fold,
+                                         input_size_limit=INPUT_SIZE_LIMIT, output_size_limit=OUTPUT_SIZE_LIMIT)
+        # onnx2coreml has no lowering for Constant nodes; initializers are what it reads as constants.
+        common.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0)(ir_model)
+        common.RemoveUnusedNodesPass()(ir_model)
+        folded = ir.serde.serialize_model(ir_model)
+        if [o.name for o in folded.graph.output] != outputs:
+            raise RuntimeError(f"folding renamed the graph outputs {outputs} to {[o.name for o in folded.graph.output]}")
+        folded = onnx.shape_inference.infer_shapes(folded, data_prop=True)
+    put_back(folded, saved)
     after = _histogram(folded)
     removed = {op: n - after.get(op, 0) for op, n in before.items() if n > after.get(op, 0)}
     return folded, {

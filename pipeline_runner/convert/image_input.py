@@ -51,7 +51,9 @@ def prepend_normalisation(model, graph):
     specs = image_specs(graph)
     if not specs:
         return model
-    model = onnx.ModelProto.FromString(model.SerializeToString())
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    model = copy
     g = model.graph
     new_nodes, new_inits = [], []
     for spec in specs:

@@ -32,7 +32,7 @@ def _svg(fig, salt: str) -> str:
     plt = _plt()
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight",
+        fig.savefig(buf, format="svg",
                     metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     plt.close(fig)
     text = buf.getvalue()
@@ -97,22 +97,6 @@ def op_profile(ops: dict, diverging: str | None, threshold: float | None, salt: 
     ax.set(xlabel="op index in the program (execution order)", ylabel="max |fp16 − fp32| / scale",
            title="fp16 vs fp32 along the program")
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return _svg(fig, salt)
-
-
-def op_histogram(counts: dict[str, int], title: str, color: str, salt: str) -> str:
-    plt = _plt()
-    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    names = [k for k, _ in items][::-1]
-    values = [v for _, v in items][::-1]
-    fig, ax = plt.subplots(figsize=(4.0, 0.6 + 0.18 * len(names)))
-    ax.barh(names, values, color=color)
-    for i, v in enumerate(values):
-        ax.text(v, i, f" {v}", va="center", fontsize=7)
-    ax.tick_params(axis="y", labelsize=7)
-    ax.set(title=title, xlabel="ops")
-    ax.margins(x=0.15)
     fig.tight_layout()
     return _svg(fig, salt)
 

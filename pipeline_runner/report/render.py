@@ -71,10 +71,9 @@ def _metrics_rows(validation: dict | None) -> list[dict]:
 def _figures(graph: dict) -> dict:
     name, figs = graph["name"], {}
     if graph["onnx"].get("op_histogram"):
-        figs["onnx_ops"] = plots.op_histogram(graph["onnx"]["op_histogram"], "ONNX ops", "#1f77b4", f"{name}-onnx")
+        figs["onnx_ops"] = _histogram_rows(graph["onnx"]["op_histogram"])
     if graph["coreml"] and graph["coreml"]["op_histogram"]:
-        figs["coreml_ops"] = plots.op_histogram(graph["coreml"]["op_histogram"], "Core ML ops", "#ff7f0e",
-                                                f"{name}-coreml")
+        figs["coreml_ops"] = _histogram_rows(graph["coreml"]["op_histogram"])
     samples = graph["samples"] or {}
     figs["parity"] = {out: plots.parity(out, values, f"{name}-parity-{out}")
                       for out, values in samples.get("outputs", {}).items() if "pytorch" in values}
@@ -89,6 +88,13 @@ def _figures(graph: dict) -> dict:
     if graph["discrimination"]:
         figs["discrimination"] = plots.discrimination(graph["discrimination"], f"{name}-discrimination")
     return figs
+
+
+def _histogram_rows(counts: dict[str, int]) -> list[tuple[str, int, float]]:
+    """(op, count, bar width in %) by count: the page draws them as HTML bars, like the stage timeline
+    (a matplotlib bar chart of the same took ~0.9 s per histogram, half the report's time)."""
+    top = max(counts.values(), default=0) or 1
+    return [(op, n, round(100.0 * n / top, 1)) for op, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _diagnosis(validation: dict) -> str | None:

@@ -15,6 +15,9 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner import progress
 
     progress.step("importing onnx2coreml and coremltools")
+    import coremltools  # noqa: F401  here, so the step above is what it says
+    import onnx2coreml  # noqa: F401
+
     from pipeline_runner.convert.coreml import convert_graph
 
     recipe, graph = ctx.recipe, ctx.graph
