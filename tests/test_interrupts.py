@@ -44,13 +44,14 @@ def test_signals_and_kill_at_any_stage_leave_a_resumable_build(write_recipe, tmp
     while not children(run.proc.pid):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    [worker] = children(run.proc.pid)
     time.sleep(1.0)
+    workers = children(run.proc.pid)  # the stage's worker, and a warm spare on an idle machine
+    assert 1 <= len(workers) <= 2, workers
     run.proc.kill()
     run.proc.wait()
     deadline = time.monotonic() + STOP_WITHIN
-    while not gone(worker):
-        assert time.monotonic() < deadline, "the worker outlived its runner"
+    while not all(gone(w) for w in workers):
+        assert time.monotonic() < deadline, "a worker outlived its runner"
         time.sleep(0.1)
 
     # The next run resumes: what finished stays cached, the rest runs, nothing waits for a lock.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import time
 import uuid
@@ -28,9 +29,12 @@ from pipeline_runner.engine.signals import deferred, interruptible
 from pipeline_runner.engine.stage import StageContext, StageInstance
 from pipeline_runner.engine.worker import StageWorker
 from pipeline_runner.errors import ModelSpecError, PipelineError, StageError, ValidationFailed
+from pipeline_runner.machine import idle_cpus
 from pipeline_runner.recipe import Recipe
 
 __all__ = ["Outcome", "RunReport", "plan", "run_recipe"]
+
+SPARE_ENV = "PIPELINE_RUNNER_SPARE_WORKER"
 
 
 @dataclass
@@ -97,15 +101,17 @@ def _run_locked(recipe: Recipe, build_dir: Path, report: RunReport, force, verif
     manifest.data.update({"recipe": recipe.name, "recipe_file": str(recipe.path), "recipe_sha256": recipe.sha256})
     instances = {inst.name: inst for inst in planner.instances}
     target = functools.partial(_run_job, recipe, build_dir, instances)
-    workers = [StageWorker(target, close_fds=(lock_fd,))]
+    workers, spares = [StageWorker(target, close_fds=(lock_fd,))], []
     if jobs > 1 and not workers[0].in_process:  # in process, stages cannot run side by side
         workers += [StageWorker(target, close_fds=(lock_fd,)) for _ in range(jobs - 1)]
         for w in workers:
             w.start()  # fork them all before any thread exists
+    elif not workers[0].in_process:
+        spares = _warm_spare(planner, target, lock_fd)
     try:
-        _schedule(recipe, build_dir, manifest, planner, report, workers, log, cache)
+        _schedule(recipe, build_dir, manifest, planner, report, workers, log, cache, spares)
     finally:
-        for w in workers:
+        for w in workers + spares:
             w.stop()
     report.outcomes.sort(key=lambda o: list(instances).index(o.name))
     manifest.save()
@@ -113,10 +119,11 @@ def _run_locked(recipe: Recipe, build_dir: Path, report: RunReport, force, verif
 
 
 def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, report: RunReport,
-              workers: list[StageWorker], log, cache: RemoteCache | None) -> None:
+              workers: list[StageWorker], log, cache: RemoteCache | None, spares: list[StageWorker]) -> None:
     """Run each stale instance as soon as its producers are done and a worker is free.
 
-    With one worker this is the plan's order, in this thread. With more, independent
+    With one worker this is the plan's order, in this thread; a warm spare (``_warm_spare``)
+    takes over from the worker as soon as its imports are done. With more, independent
     instances (one recipe's graphs) run side by side: a thread per running stage waits on
     its worker process, while this thread alone decides, pulls, pushes and records, so the
     manifest and the signal handlers (engine/signals.py) stay single-threaded.
@@ -141,7 +148,11 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
                         if not free:
                             continue
                         todo.remove(inst)  # still unfinished: it is running
-                        stage = _Running(d, free.pop(), _work_dir(build_dir, inst), time.perf_counter())
+                        worker = free.pop()
+                        if spares and spares[0].ready():  # warm: it takes over (the old one had one stage's imports)
+                            worker.stop()
+                            workers[workers.index(worker)] = worker = spares.pop()
+                        stage = _Running(d, worker, _work_dir(build_dir, inst), time.perf_counter())
                         running[_dispatch(threads, stage, manifest, recipe, log)] = stage
                         continue
                     planner.ran(inst)
@@ -177,6 +188,20 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
         raise
     if threads is not None:
         threads.shutdown(wait=True)
+
+
+def _warm_spare(planner: Planner, target, lock_fd: int) -> list[StageWorker]:
+    """With one job on an idle multi-core machine: a second worker that imports the heavy modules of the
+    later stages (``Stage.imports``: coremltools, onnxruntime...) while the first stage runs, and takes
+    over when done. A cold ViT build spends ~5 s importing coremltools alone; this way that happens on
+    the other core. ``PIPELINE_RUNNER_SPARE_WORKER=0|1`` turns it off or on whatever the load."""
+    choice = os.environ.get(SPARE_ENV, "").strip()
+    modules = tuple(dict.fromkeys(m for inst in planner.instances[1:] for m in inst.stage.imports))
+    if choice == "0" or not modules or (choice != "1" and idle_cpus() < 2):
+        return []
+    spare = StageWorker(target, close_fds=(lock_fd,))
+    spare.preload(modules)
+    return [spare]
 
 
 @dataclass

@@ -57,6 +57,7 @@ class Stage:
     per_graph: bool = False
     tools: tuple[str, ...] = ()  # distributions whose versions enter the cache key
     code: tuple[str, ...] = ()  # our modules/packages whose source enters the cache key
+    imports: tuple[str, ...] = ()  # heavy modules its run imports: a spare worker imports them ahead (runner)
     reads_files: Callable[["Recipe"], list[Path]] | None = None  # input files whose content enters the key
     applies: Callable[["Recipe"], bool] = lambda recipe: True
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from pipeline_runner.errors import PipelineError, StageError
 
 WORKER_ENV = "PIPELINE_RUNNER_WORKER"  # "fork" | "in-process" (debuggers) | unset: decide (see above)
+_PRELOAD = "pipeline_runner:preload"  # a job that only imports modules (StageWorker.preload)
 _OPENMP = re.compile(r"/lib(gomp|iomp5|omp)[-.][^/\n]*$", re.MULTILINE)
 
 
@@ -58,6 +59,7 @@ class StageWorker:
         self.target, self.close_fds = target, close_fds
         self.in_process = worker_mode() == "in-process"
         self._proc = self._conn = None
+        self._preloading = False
 
     def __enter__(self):
         return self
@@ -72,7 +74,7 @@ class StageWorker:
         if self.in_process:
             return self.target(job, log)
         self.start()
-        self._conn.send(job)
+        self._conn.send(job)  # after a preload still under way: the worker finishes that first
         while True:
             if not self._conn.poll(0.25):
                 if not self._proc.is_alive() and not self._conn.poll(0):
@@ -82,7 +84,9 @@ class StageWorker:
                 kind, payload = self._conn.recv()
             except (EOFError, OSError):
                 raise self._crashed(describe) from None
-            if kind == "log":
+            if kind == "preloaded":
+                self._preloading = False
+            elif kind == "log":
                 log(payload)
             elif kind == "progress":
                 on_progress(payload)
@@ -90,6 +94,23 @@ class StageWorker:
                 return payload
             else:
                 raise payload
+
+    def preload(self, modules: tuple[str, ...]) -> None:
+        """Have the (forked) worker import ``modules`` now, in the background: a spare worker warms up
+        on an idle core while another runs a stage. Import errors are left for the stage to meet."""
+        self.start()
+        self._conn.send((_PRELOAD, tuple(modules)))
+        self._preloading = True
+
+    def ready(self) -> bool:
+        """Its preload (if any) is done and the worker is alive."""
+        if self._preloading and self._proc is not None and self._conn.poll(0):
+            try:
+                kind, _ = self._conn.recv()
+            except (EOFError, OSError):
+                return False
+            self._preloading = kind != "preloaded"
+        return not self._preloading and self._proc is not None and self._proc.is_alive()
 
     def start(self) -> None:
         """Fork the worker now if it is not running (several workers are forked before any thread starts)."""
@@ -160,6 +181,10 @@ def _serve(conn, target: Callable, parent: int, close_fds: tuple[int, ...]) -> N
             job = conn.recv()
         except (EOFError, OSError):
             return
+        if isinstance(job, tuple) and job and job[0] == _PRELOAD:
+            _import_quietly(job[1])
+            conn.send(("preloaded", None))
+            continue
         try:
             if reporting:
                 with progress.activate(_ProgressForwarder(conn)), progress.stage("worker"):
@@ -171,6 +196,16 @@ def _serve(conn, target: Callable, parent: int, close_fds: tuple[int, ...]) -> N
             _send_error(conn, exc)
         except BaseException as exc:  # target turns exceptions into PipelineErrors; this is a last resort
             _send_error(conn, StageError("?", "?", f"{type(exc).__name__}: {exc}"))
+
+
+def _import_quietly(modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # not installed, or broken: the stage that needs it says so
+            pass
 
 
 class _ProgressForwarder:

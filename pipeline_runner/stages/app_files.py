@@ -49,6 +49,7 @@ STAGE = Stage(
     needs=("build",),
     reads=("model", "graphs"),
     tools=("torch", "open_clip_torch"),
+    imports=("torch", "open_clip"),
     code=("pipeline_runner.stages.app_files", "pipeline_runner.models", "pipeline_runner.tokenizer_export"),
     applies=applies,
 )

@@ -105,6 +105,7 @@ STAGE = Stage(
     # The graphs' inputs and entries feed the BatchNorm re-estimation of random-weight builds.
     reads=("model", "graphs[].name", "graphs[].inputs", "graphs[].entry"),
     tools=("torch", "timm", "open_clip_torch", "transformers", "safetensors"),
+    imports=("torch", "safetensors.torch"),
     code=("pipeline_runner.models",),
     reads_files=_checkpoint_files,
 )

@@ -125,6 +125,7 @@ STAGE = Stage(
     reads=("graph", "compress.tolerance", "compress.variants", "validate.samples", "validate.seed",
            "convert.format", "convert.precision", "ios.deployment_target"),
     tools=("torch", "coremltools", "numpy"),
+    imports=("torch", "coremltools"),
     code=("pipeline_runner.compress", "pipeline_runner.coreml_reference", "pipeline_runner.samples",
           "pipeline_runner.images", "pipeline_runner.validate"),
     applies=lambda recipe: bool(recipe.compress.variants),

@@ -58,6 +58,7 @@ STAGE = Stage(
     needs=("export",),
     reads=("graph", "convert", "ios.deployment_target", "custom_ops"),
     tools=("onnx", "onnx2coreml", "coremltools", "onnxscript"),
+    imports=("onnx", "onnxscript", "coremltools", "onnx2coreml"),
     code=("pipeline_runner.convert", "pipeline_runner.customops"),
     reads_files=_lowering_files,
 )

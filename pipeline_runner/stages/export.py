@@ -39,6 +39,7 @@ STAGE = Stage(
     needs=("build",),
     reads=("graph", "export", "custom_ops", "validate.seed"),
     tools=("torch", "onnx", "onnxscript"),
+    imports=("torch", "onnx", "onnxscript"),
     code=("pipeline_runner.export", "pipeline_runner.models", "pipeline_runner.customops", "pipeline_runner.samples",
           "pipeline_runner.images"),
 )

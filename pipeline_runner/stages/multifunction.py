@@ -79,6 +79,7 @@ STAGE = Stage(
     needs=("convert", "compress"),
     reads=("compress.multifunction", "validate.samples", "validate.seed", "graphs"),
     tools=("coremltools", "numpy"),
+    imports=("coremltools",),
     code=("pipeline_runner.compress.multifunction", "pipeline_runner.coreml_reference", "pipeline_runner.samples",
           "pipeline_runner.images"),
     applies=lambda recipe: bool(recipe.compress.multifunction),

@@ -117,5 +117,6 @@ STAGE = Stage(
     needs=("convert", "compress"),
     reads=("ios", "graphs", "custom_ops", "convert.compute_units", "compress.variants"),
     tools=("coremltools", "onnx"),
+    imports=("coremltools",),
     code=("pipeline_runner.swift", "pipeline_runner.stages.swift", "pipeline_runner.recipe"),
 )

@@ -147,6 +147,7 @@ STAGE = Stage(
     needs=("build", "export", "convert"),
     reads=("graph", "validate", "convert.format", "convert.precision", "custom_ops", "ios.deployment_target"),
     tools=("torch", "onnxruntime", "coremltools", "numpy"),
+    imports=("torch", "onnxruntime", "coremltools"),
     code=("pipeline_runner.validate", "pipeline_runner.samples", "pipeline_runner.coreml_reference",
           "pipeline_runner.customops", "pipeline_runner.images", "pipeline_runner.report.coreml_spec"),
 )

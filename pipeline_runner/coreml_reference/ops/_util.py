@@ -68,15 +68,12 @@ def kernel_thread_count() -> int:
     (convolutions, matmuls) gain from every core, as ONNX Runtime's do.
     ``PIPELINE_RUNNER_KERNEL_THREADS=N`` sets it explicitly.
     """
-    cpus = os.cpu_count() or 1
+    from pipeline_runner.machine import idle_cpus
+
     forced = os.environ.get("PIPELINE_RUNNER_KERNEL_THREADS", "")
     if forced.isdigit() and int(forced) > 0:  # an explicit choice wins
         return int(forced)
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not available: assume busy
-        return 1
-    return cpus if load <= cpus - 0.75 else 1
+    return idle_cpus()
 
 
 class kernel_threads:
