@@ -166,10 +166,14 @@ class ReferenceModel:
 
     def trace(self, inputs: dict, *, fp32: bool = False, fp32_ops=frozenset()) -> list:
         """Every executed op in order: TraceEntry(name, type, dtypes, outputs)."""
+        return self.predict_traced(inputs, fp32=fp32, fp32_ops=fp32_ops)[1]
+
+    def predict_traced(self, inputs: dict, *, fp32: bool = False, fp32_ops=frozenset()) -> tuple[dict, list]:
+        """(:meth:`predict`'s outputs, :meth:`trace`'s entries) of one run."""
         trace: list = []
         extra = {"fp32_ops": frozenset(fp32_ops)} if fp32_ops else {}
-        self._engine.run(self._prepare(inputs), fp32=fp32, trace=trace, **extra)
-        return trace
+        raw = self._engine.run(self._prepare(inputs), fp32=fp32, trace=trace, **extra)
+        return self._finish(raw, fp32=fp32), trace
 
 
 class _MilEngine:

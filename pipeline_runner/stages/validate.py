@@ -78,9 +78,10 @@ def run(ctx: StageContext) -> StageResult:
     custom_ops, custom_problems = check_custom_ops(spec, recipe.custom_ops, recipe.convert.format)
     progress.step("Core ML reference executor vs PyTorch")
     coreml_actual: list[dict] = []
+    traced: dict | None = {} if recipe.convert.effective_precision != "fp32" else None  # for the fp16 profile
     coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected,
                                     fp16_weights_expected=lambda: fp16_weights_outputs(module, graph, samples),
-                                    outputs_sink=coreml_actual, rounding_error=rounding_error)
+                                    outputs_sink=coreml_actual, rounding_error=rounding_error, traced=traced)
     shapes_report = check_declared_shapes(module, recipe, graph, session, coreml_path, spec)
 
     failures = [*onnx_report["failures"], *(dynamic.get("failures", [])),
@@ -111,7 +112,8 @@ def run(ctx: StageContext) -> StageResult:
     rel = report_artifact(graph.name)
     ctx.output(rel).write_text(dumps(report))
     kept = samples_artifact(graph.name)
-    keep_samples(ctx.output(kept), coreml_path, recipe, graph, samples, expected, onnx_actual, coreml_actual)
+    keep_samples(ctx.output(kept), coreml_path, recipe, graph, samples, expected, onnx_actual, coreml_actual,
+                 traced)
     for w in warnings:
         ctx.log("WARNING: " + w)
     figures = report["discrimination"]

@@ -47,7 +47,8 @@ def _runtime_check(model_path, samples, reference_outputs, function: str | None 
 def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: list[dict[str, np.ndarray]],
                  tolerance: dict, *, custom_layers=None, kinds: dict | None = None,
                  fp16_weights_expected=None, outputs_sink: list | None = None, function: str | None = None,
-                 label: str | None = None, rounding_error=None, noise_factor: float = 0.0) -> dict:
+                 label: str | None = None, rounding_error=None, noise_factor: float = 0.0,
+                 traced: dict | None = None) -> dict:
     """Run the saved Core ML model on ``samples`` and compare with ``expected``.
 
     ``tolerance``: the gate's bounds (``validate.gates``). ``kinds`` maps output names to
@@ -56,7 +57,9 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
     ``rounding_error``: optional callable giving PyTorch's fp32-vs-fp64 error (``validate.conditioning``);
     with ``noise_factor`` > 0 an fp32 program's failed max_rel is judged against that noise
     (``conditioning.noise_floored``).
-    ``outputs_sink``: a list that receives the model's outputs per sample (they are not JSON).
+    ``outputs_sink``: a list that receives the model's outputs per sample (they are not JSON);
+    ``traced``: a dict that receives the loaded ``model`` and the op ``trace`` of the first sample
+    (the build report's fp16 profile reuses both instead of loading and running again).
     ``function``: which function of a multifunction package to run (None: its default);
     ``label`` replaces the comparison's name in failure lines.
     Returns the comparison report (``gates.compare_outputs`` shape) plus ``model_kind``,
@@ -73,7 +76,14 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
     # Samples may carry more than the model takes (e.g. both pixels and the normalised tensor).
     ignored = sorted({k for s in samples for k in s} - set(model.input_names))
     samples = [{k: v for k, v in s.items() if k in model.input_names} for s in samples]
-    actual = [model.predict(s) for s in samples]
+    actual = []
+    for k, sample in enumerate(samples):
+        if k == 0 and traced is not None:
+            outputs, trace = model.predict_traced(sample)
+            traced.update(model=model, trace=trace)
+        else:
+            outputs = model.predict(sample)
+        actual.append(outputs)
     if outputs_sink is not None:
         outputs_sink.extend(actual)
     def compare(bounds):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def coreml_numerics(path, recipe, graph, samples, expected, fp16_weights_expected=None,
                     outputs_sink: list | None = None, function: str | None = None, label: str | None = None,
-                    rounding_error=None) -> dict:
+                    rounding_error=None, traced: dict | None = None) -> dict:
     """The ``coreml_numerics`` comparison report. Tolerances are chosen by the model's precision.
 
     ``function``: the multifunction package's function to run (None: its default one);
@@ -21,5 +21,5 @@ def coreml_numerics(path, recipe, graph, samples, expected, fp16_weights_expecte
     report = check_coreml(path, inputs, expected, tolerance, custom_layers=layers, kinds=kinds,
                           fp16_weights_expected=fp16_weights_expected, outputs_sink=outputs_sink,
                           function=function, label=label, rounding_error=rounding_error,
-                          noise_factor=recipe.validate.fp32_noise_factor)
+                          noise_factor=recipe.validate.fp32_noise_factor, traced=traced)
     return {"precision": precision, **report}

@@ -36,10 +36,12 @@ def _values(rows: list[dict], name: str) -> np.ndarray | None:
     return np.concatenate(flat)[:MAX_VALUES] if flat else None
 
 
-def op_error_profile(model, sample: dict) -> dict[str, np.ndarray]:
-    """Per executed op: max |fp16 - fp32| of its float outputs, relative to the fp32 output's scale."""
-    progress.step("fp16-vs-fp32 op profile: as saved")
-    low = model.trace(sample)
+def op_error_profile(model, sample: dict, low: list | None = None) -> dict[str, np.ndarray]:
+    """Per executed op: max |fp16 - fp32| of its float outputs, relative to the fp32 output's scale
+    (``low``: the trace of ``sample`` as saved, when the caller has it)."""
+    if low is None:
+        progress.step("fp16-vs-fp32 op profile: as saved")
+        low = model.trace(sample)
     progress.step("fp16-vs-fp32 op profile: all fp32")
     high = model.trace(sample, fp32=True)
     names, types, errors = [], [], []
@@ -65,14 +67,15 @@ def op_error_profile(model, sample: dict) -> dict[str, np.ndarray]:
 
 
 def keep_samples(path: Path, coreml_path: Path, recipe, graph, samples, expected: list[dict],
-                 onnx_actual: list[dict], coreml_actual: list[dict] | None = None) -> None:
+                 onnx_actual: list[dict], coreml_actual: list[dict] | None = None, traced: dict | None = None) -> None:
     """Write the npz described above to ``path`` (``coreml_actual``: the Core ML outputs the check
-    already computed, per sample, so they are not predicted again)."""
+    already computed, per sample, so they are not predicted again; ``traced``: the check's loaded
+    model and its trace of the first sample, from ``check_coreml``)."""
     from pipeline_runner.coreml_reference import load_model
     from pipeline_runner.customops import coreml_reference_layers
 
-    layers = coreml_reference_layers(recipe.custom_ops)
-    model = load_model(coreml_path, custom_layers=layers)
+    traced = traced or {}
+    model = traced.get("model") or load_model(coreml_path, custom_layers=coreml_reference_layers(recipe.custom_ops))
     per_sample = sum(np.asarray(v).size for v in expected[0].values() if isinstance(v, np.ndarray))
     kept = samples[:1 if per_sample >= ENOUGH_VALUES else KEEP_SAMPLES]  # each Core ML run costs a predict
     feeds = [{k: v for k, v in {**s.tensors, **s.pixels}.items() if k in model.input_names} for s in kept]
@@ -88,5 +91,5 @@ def keep_samples(path: Path, coreml_path: Path, recipe, graph, samples, expected
             if values is not None:
                 arrays[f"{name}::{source}"] = values
     if model.compute_precision != "fp32":
-        arrays.update(op_error_profile(model, feeds[0]))
+        arrays.update(op_error_profile(model, feeds[0], traced.get("trace")))
     np.savez_compressed(path, **arrays)
