@@ -1,17 +1,7 @@
 {% include "wrapper_header.swift" %}
 
-/// Errors thrown by ``{{ class_name }}`` besides ModelKit's ``ModelRuntimeError``.
-public enum {{ class_name }}Error: Error, LocalizedError {
-    /// The token sequence is empty or longer than the model's longest length.
-    case wrongSequenceLength(expected: Int, actual: Int)
-
-    public var errorDescription: String? {
-        switch self {
-        case let .wrongSequenceLength(expected, actual):
-            return "{{ class_name }}: expected \(expected) tokens, got \(actual)"
-        }
-    }
-}
+{% set length_error_doc = "The token sequence is empty or longer than the model's longest length." %}
+{% include "sequence_length_error.swift" %}
 
 {{ class_doc }}
 @available({{ availability }})
