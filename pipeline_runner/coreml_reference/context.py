@@ -11,10 +11,13 @@ _MISSING = object()
 
 
 class OpContext:
-    __slots__ = ("op", "values", "run_block", "const_keys", "cache")
+    __slots__ = ("op", "values", "run_block", "const_keys", "cache", "then")
 
-    def __init__(self, op: Op, values: dict[str, list], run_block=None, const_keys=frozenset(), cache=None):
+    def __init__(self, op: Op, values: dict[str, list], run_block=None, const_keys=frozenset(), cache=None,
+                 then: str | None = None):
         self.op = op
+        # An activation the executor fused into this op ("silu", "relu"): the op returns act(result).
+        self.then = then
         self.values = values
         # run_block(block, input_values) -> output values: nested blocks (cond / while_loop)
         self.run_block = run_block

@@ -90,10 +90,16 @@ def _conv(ctx):
         xt = xt if symmetric else _torch_pad(xt, pad)
         padding = tuple(pad[0::2]) if symmetric else (0,) * nd
         if nd == 2 and xt.shape[2] * xt.shape[3] > 1 and ctx.is_const("weight") and conv_packed.available():
-            return from_torch(conv_packed.conv2d(ctx, xt, w, b, strides, padding, dilations, groups))
+            return from_torch(conv_packed.conv2d(ctx, xt, w, b, strides, padding, dilations, groups, ctx.then))
         out = fn(_layout(xt, groups), to_torch(w), None if b is None else to_torch(b), tuple(strides),
                  padding, tuple(dilations), groups)
+        if ctx.then is not None:  # an activation the executor fused into this conv
+            out = _ACTIVATIONS[ctx.then](out, inplace=True)
     return from_torch(out)
+
+
+_ACTIVATIONS = {"silu": lambda t, inplace: torch().nn.functional.silu(t, inplace=inplace),
+                "relu": lambda t, inplace: torch().nn.functional.relu(t, inplace=inplace)}
 
 
 def _conv_transpose(ctx):

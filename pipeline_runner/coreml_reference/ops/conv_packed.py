@@ -27,8 +27,13 @@ def available() -> bool:
         return False
 
 
-def conv2d(ctx, xt, w, b, strides, padding, dilations, groups: int):
-    """``xt`` (a 4-D tensor, any layout) convolved with the constant NumPy ``w``; channels-last result."""
+# oneDNN's post-op names for the activations the executor fuses into a convolution
+_POST_OPS = {None: "none", "silu": "swish", "relu": "relu"}
+
+
+def conv2d(ctx, xt, w, b, strides, padding, dilations, groups: int, then: str | None = None):
+    """``xt`` (a 4-D tensor, any layout) convolved with the constant NumPy ``w``, then the activation
+    ``then`` ("silu", "relu") as the kernel's post-op; channels-last result."""
     t = torch()
     xt = xt.contiguous(memory_format=t.channels_last)
     key = ("packed_conv", id(w), tuple(xt.shape), tuple(strides), tuple(padding), tuple(dilations), groups)
@@ -38,4 +43,4 @@ def conv2d(ctx, xt, w, b, strides, padding, dilations, groups: int):
                                                        list(dilations), groups, list(xt.shape))
         entry = ctx.cache[key] = (w, packed)
     return t.ops.mkldnn._convolution_pointwise(xt, entry[1], None if b is None else to_torch(b), list(padding),
-                                               list(strides), list(dilations), groups, "none", [], "")
+                                               list(strides), list(dilations), groups, _POST_OPS[then], [], "")
