@@ -182,7 +182,7 @@ def _serve(conn, target: Callable, parent: int, close_fds: tuple[int, ...]) -> N
         except (EOFError, OSError):
             return
         if isinstance(job, tuple) and job and job[0] == _PRELOAD:
-            _import_quietly(job[1])
+            _import_each(job[1])
             conn.send(("preloaded", None))
             continue
         try:
@@ -198,7 +198,7 @@ def _serve(conn, target: Callable, parent: int, close_fds: tuple[int, ...]) -> N
             _send_error(conn, StageError("?", "?", f"{type(exc).__name__}: {exc}"))
 
 
-def _import_quietly(modules: tuple[str, ...]) -> None:
+def _import_each(modules: tuple[str, ...]) -> None:
     import importlib
 
     for name in modules:
