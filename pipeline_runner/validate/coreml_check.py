@@ -86,6 +86,7 @@ def check_coreml(model_path, samples: list[dict[str, np.ndarray]], expected: lis
         actual.append(outputs)
     if outputs_sink is not None:
         outputs_sink.extend(actual)
+
     def compare(bounds):
         return compare_outputs(actual, expected, bounds, kinds, label=label, where="linux-reference")
 
