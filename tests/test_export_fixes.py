@@ -75,11 +75,22 @@ def test_fold_with_a_traced_output_size_builds_at_opset_18(write_recipe, run_cli
     assert report["passed"] and report["graphs"]["fold18"]["checks"]["coreml_numerics"]["ran"]
 
 
-def test_a_rank_6_tensor_is_reported_with_its_layer_and_what_to_do(write_recipe, run_cli):
-    code, out, err = _run(write_recipe, run_cli, "r6", "rank6", [1, 64])
+def test_a_rank_6_tensor_the_rewrite_cannot_lower_is_reported_with_its_layer_and_what_to_do(write_recipe, run_cli):
+    code, out, err = _run(write_recipe, run_cli, "r6", "rank6_stuck", [1, 64])
     assert code == 1
     assert "at most 5 dimensions" in err and "rank-6" in err and "ONNX node '/Reshape" in err
+    assert "could not lower it" in err and "keeps 6 axes that cannot merge" in err
     assert "model.architecture" in err and "Traceback" not in err
+
+
+def test_a_rank_6_tensor_with_a_size_1_axis_is_rewritten_and_verified(write_recipe, run_cli, tmp_path):
+    code, out, err = _run(write_recipe, run_cli, "r6ok", "rank6", [1, 64])
+    assert code == 0, out + err
+    manifest = read_json(tmp_path / "build" / "r6ok" / "manifest.json")
+    record = next(r["info"]["rank_reduction"] for k, r in manifest["stages"].items() if k.startswith("convert"))
+    assert record["rewritten"] == 1 and record["nodes"] == ["/Reshape"] and record["left"] == []
+    report = read_json(tmp_path / "build" / "r6ok" / "validation.json")
+    assert report["passed"] and report["graphs"]["r6ok"]["checks"]["coreml_numerics"]["ran"]
 
 
 def test_model_code_that_fails_under_the_torchscript_trace_names_the_dynamo_exporter():

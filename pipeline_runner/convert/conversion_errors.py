@@ -80,9 +80,10 @@ def lowering_failed_error(recipe_name: str, graph_name: str, model, exc, recipe_
 _RANK = re.compile(r'rank <= (\d+)\. Layer "([^"]+)", with type "(\w+)", outputs a rank (\d+) tensor')
 
 
-def rank_limit_error(recipe_name: str, graph_name: str, model, exc) -> StageError | None:
+def rank_limit_error(recipe_name: str, graph_name: str, model, exc, left=()) -> StageError | None:
     """coremltools' "Core ML only supports tensors with rank <= 5" said with the ONNX node and model
-    layer it comes from, and what can change it; None for any other error."""
+    layer it comes from, why the rank rewrite (``reduce_rank``) could not lower it (``left``: its
+    record of the regions it left), and what can change it; None for any other error."""
     match = _RANK.search(str(exc))
     if not match:
         return None
@@ -91,9 +92,11 @@ def rank_limit_error(recipe_name: str, graph_name: str, model, exc) -> StageErro
     where = f"ONNX node {node.name!r}" if node is not None else f"Core ML layer {layer!r}"
     if node is not None and layer_of(node):
         where += f", model layer {layer_of(node)}"
+    why = "; ".join(f"{r['reason']} (region from node {r['node']!r})" for r in list(left)[:3])
+    why = f" The convert stage's rank rewrite ({DOCS}#rank-6-tensors) could not lower it: {why}." if why else ""
     return StageError(recipe_name, "convert", (
         f"graph {graph_name!r}: Core ML tensors have at most {limit} dimensions, but {where} ({op}) makes a "
-        f"rank-{rank} tensor. No convert setting lifts this limit: the model must keep that tensor at rank "
+        f"rank-{rank} tensor.{why} No convert setting lifts this limit: the model must keep that tensor at rank "
         f"<= {limit} (e.g. merge two adjacent axes before its reshape/permute, or drop a batch axis of 1), "
         "or the recipe must pick an architecture or variant without it (model.architecture, model.params)."))
 

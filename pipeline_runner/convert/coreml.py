@@ -32,15 +32,16 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
     cfg = recipe.convert
     plan = shape_specs.plan(graph)
     folding = []  # one record per converted shape: what pinning made constant and the optimizer folded
+    ranks = []  # one record per converted shape: the rank>5 regions rewritten (reduce_rank)
     progress.step("loading ONNX")
     model = onnx.load(str(onnx_path))
     if plan.flexible:
         shapes_info = multi_shape.convert_flexible(model, out_path, recipe, graph, plan,
-                                                   lambda m, shapes: build_mlmodel(m, recipe, graph, shapes, folding),
+                                                   lambda m, shapes: build_mlmodel(m, recipe, graph, shapes, folding, ranks),
                                                    lambda mlmodel: stamp(mlmodel, recipe, graph, key, random_weights,
                                                                         norm_statistics))
     else:
-        mlmodel = build_mlmodel(model, recipe, graph, plan.default.shapes, folding)
+        mlmodel = build_mlmodel(model, recipe, graph, plan.default.shapes, folding, ranks)
         stamp(mlmodel, recipe, graph, key, random_weights, norm_statistics)
         progress.step("saving Core ML model")
         mlmodel.save(str(out_path))
@@ -57,14 +58,17 @@ def convert_graph(onnx_path: Path, out_path: Path, recipe, graph, key: str, rand
         "notes": plan.notes,
         "folding": folding[0],  # the default shape's (converted first)
         **({"folding_per_shape": folding} if len(folding) > 1 else {}),
+        "rank_reduction": ranks[0],
+        **({"rank_reduction_per_shape": ranks} if len(ranks) > 1 else {}),
     }
 
 
-def build_mlmodel(model, recipe, graph, shapes: dict, folding: list | None = None):
+def build_mlmodel(model, recipe, graph, shapes: dict, folding: list | None = None, ranks: list | None = None):
     """ONNX ``model`` with its inputs pinned to ``shapes`` → an in-memory coremltools MLModel (not stamped).
 
     Folding runs after pinning, for each shape (what pinning made constant differs per shape);
-    its record is appended to ``folding``."""
+    its record is appended to ``folding``. Then rank>5 regions are rewritten to rank <= 5
+    (Core ML's limit; :mod:`.reduce_rank`), recorded in ``ranks``."""
     import coremltools as ct
     from onnx2coreml import Converter
 
@@ -73,6 +77,7 @@ def build_mlmodel(model, recipe, graph, shapes: dict, folding: list | None = Non
     from pipeline_runner.convert import lowerings as own_lowerings
     from pipeline_runner.convert.classifier import attach_classifier
     from pipeline_runner.convert.fold import fold_constants
+    from pipeline_runner.convert.reduce_rank import reduce_rank
     from pipeline_runner.convert.fixed_shapes import pin_input_shapes
     from pipeline_runner.convert.image_input import coreml_image_inputs, prepend_normalisation
 
@@ -85,6 +90,10 @@ def build_mlmodel(model, recipe, graph, shapes: dict, folding: list | None = Non
     model, folded = fold_constants(model)
     if folding is not None:
         folding.append(folded)
+    progress.step("keeping tensors at rank <= 5 (reduce_rank)")
+    model, reduced = reduce_rank(model)
+    if ranks is not None:
+        ranks.append(reduced)
     model = prepend_normalisation(model, graph)
     model, lowerings = customops.prepare_for_coreml(model, recipe.custom_ops)
     recipe_lowerings = dict(cfg.lowerings)
@@ -118,7 +127,7 @@ def build_mlmodel(model, recipe, graph, shapes: dict, folding: list | None = Non
     except ValueError as exc:
         from pipeline_runner.convert.conversion_errors import rank_limit_error
 
-        error = rank_limit_error(recipe.name, graph.name, model, exc)
+        error = rank_limit_error(recipe.name, graph.name, model, exc, reduced["left"])
         if error is None:
             raise
         raise error from None
