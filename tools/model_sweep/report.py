@@ -11,7 +11,8 @@ the fly (seeded random weights with BatchNorm statistics re-estimated on 16 pict
 input sizes, one validation sample) and goes through the runner: build → export (torchscript
 exporter, opset 17) → convert (ML Program, fp16) → validate (PyTorch vs ONNX Runtime vs the
 saved Core ML model through the reference executor). "Core ML check" is the validate stage's
-verdict on the saved model. When a failure names a recipe change (`export.opset: 18` or
+verdict on the saved model; "folded nodes" counts ONNX nodes before → after folding, and the
+regions holding rank-6 tensors the convert stage rewrote to rank ≤ 5. When a failure names a recipe change (`export.opset: 18` or
 `export.exporter: dynamo` from the export stage, a `convert.precision` / `convert.fp32_op_types`
 suggestion from the validation's diagnosis), the sweep writes that change into the recipe and
 runs it once more, as a user would; such rows show the change in brackets and the first
@@ -45,6 +46,8 @@ def render(results: list[dict], scope: str, pending: list[dict] = ()) -> str:
                          stages=", ".join(f"{k} {v}" for k, v in sorted(stages.items())))
     for r in results:
         folded = f"{r['folding'][0]} → {r['folding'][1]}" if r.get("folding") else ""
+        if r.get("rank_regions"):  # regions the convert stage rewrote from rank 6 to rank <= 5
+            folded += f"; {r['rank_regions']} rank-6 region(s) rewritten"
         shape = "×".join(map(str, r.get("input", []))) if r.get("input") else ""
         model = f"{r['architecture']}" + (f" ({r['family']})" if r.get("family") and r["source"] == "timm" else "")
         reason = r.get("reason", "")

@@ -156,6 +156,9 @@ def run_one(entry: dict, work: Path) -> dict:
         folding = record.get("info", {}).get("folding")
         if key.startswith("convert") and folding:
             result["folding"] = [folding["nodes_before"], folding["nodes_after"]]
+        ranks = record.get("info", {}).get("rank_reduction") or {}
+        if key.startswith("convert") and ranks.get("rewritten"):
+            result["rank_regions"] = ranks["rewritten"]
     if statuses.get("validate") in ("ran", "cached"):
         result["coreml_check"] = "passed"
     elif statuses.get("convert") in ("ran", "cached") and report.error is not None:
