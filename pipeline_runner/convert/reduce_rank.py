@@ -38,7 +38,7 @@ ELEMENTWISE = {  # numpy-broadcasting ops: every input aligns with the output
     "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Equal", "Less", "Greater", "LessOrEqual",
     "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where", "Mod", "PRelu", "Relu", "Sigmoid", "Tanh", "Exp", "Log",
     "Sqrt", "Neg", "Abs", "Erf", "Cast", "Identity", "Reciprocal", "Softplus", "Gelu", "HardSigmoid", "HardSwish",
-    "LeakyRelu", "Elu", "Clip", "Floor", "Ceil", "Round", "Sin", "Cos", "Sign", "IsNaN", "Dropout",
+    "LeakyRelu", "Elu", "Clip", "Floor", "Ceil", "Round", "Sin", "Cos", "Sign", "IsNaN",
 }
 ONE_AXIS = {"Softmax", "LogSoftmax", "Split", "Concat", "Hardmax"}  # work along attribute ``axis``, keep the rank
 REDUCE = {"ReduceMax", "ReduceMin", "ReduceMean", "ReduceSum", "ReduceProd", "ReduceL1", "ReduceL2",

@@ -23,17 +23,16 @@ def apply(model, regions):
         region = rewriter.region_at.get(at)
         nodes.extend(rewriter.rewrite(at, node, region) if region else [node])
     changed = set().union(*(set(r.reduced) | {o for n in r.nodes for o in n.output} for r in regions))
+    read_before = {v for r in regions for n in r.nodes for v in n.input}
     kept_info = [v for v in graph.value_info if v.name not in changed]
     graph.ClearField("value_info")
     graph.value_info.extend(kept_info)
     graph.ClearField("node")
     graph.node.extend(nodes)
-    graph.initializer.extend(rewriter.initializers)
     used = {v for n in graph.node for v in n.input} | {v.name for v in graph.output}
-    replaced = {v for r in regions for n in r.nodes for v in n.input} - used  # old shape constants, perms
-    kept_inits = [i for i in graph.initializer if i.name not in replaced]
+    kept_inits = [i for i in graph.initializer if i.name in used or i.name not in read_before]  # old shapes go
     graph.ClearField("initializer")
-    graph.initializer.extend(kept_inits)
+    graph.initializer.extend(kept_inits + rewriter.initializers)
     model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     onnx.checker.check_model(model)
     _check_ranks(model, rewriter.emitted)
@@ -49,12 +48,17 @@ class _Rewriter:
         self.entries, self.exits = {}, {}
         self.taken = set(self.constants) | {v for n in graph.node for v in (*n.input, *n.output)}
         outputs = {o.name for o in graph.output}
+        readers = {}
+        for at, n in enumerate(graph.node):
+            for v in n.input:
+                readers.setdefault(v, set()).add(at)
         for r in regions:
+            inside = set(r.indices)
             produced = {o for n in r.nodes for o in n.output}
             for t, shape in r.reduced.items():
                 if list(r.shape(t)) == list(shape):
                     continue
-                outside = t in outputs or any(t in n.input for at, n in enumerate(graph.node) if at not in r.indices)
+                outside = t in outputs or bool(readers.get(t, set()) - inside)
                 if t not in produced:
                     self.entries[(id(r), t)] = self.fresh(t + SUFFIX)  # made outside: reshaped (or re-stored)
                 elif outside:

@@ -12,11 +12,11 @@ input sizes, one validation sample) and goes through the runner: build → expor
 exporter, opset 17) → convert (ML Program, fp16) → validate (PyTorch vs ONNX Runtime vs the
 saved Core ML model through the reference executor). "Core ML check" is the validate stage's
 verdict on the saved model; "folded nodes" counts ONNX nodes before → after folding, and the
-regions holding rank-6 tensors the convert stage rewrote to rank ≤ 5. When a failure names a recipe change (`export.opset: 18` or
-`export.exporter: dynamo` from the export stage, a `convert.precision` / `convert.fp32_op_types`
-suggestion from the validation's diagnosis), the sweep writes that change into the recipe and
-runs it once more, as a user would; such rows show the change in brackets and the first
-failure's reason.
+regions holding rank-6 tensors the convert stage rewrote to rank ≤ 5. When a failure names a
+recipe change (`export.opset: 18` or `export.exporter: dynamo` from the export stage, a
+`convert.precision` / `convert.fp32_op_types` suggestion from the validation's diagnosis), the
+sweep writes that change into the recipe and runs it once more, as a user would; such rows show
+the change in brackets and the first failure's reason.
 Regenerate: see [the README](../README.md#model-coverage).
 
 **{verified} of {total} models run ({share:.0f} %) built and Core ML-verified**: {as_written} as
