@@ -56,19 +56,24 @@ def reduce_rank(model) -> tuple[object, dict]:
     "left": [{"node": ..., "reason": ...}]}`` (regions left as they were)."""
     import onnx
 
-    from pipeline_runner.convert.reduce_rank_apply import apply, split_transposes
+    from pipeline_runner.convert.reduce_rank_apply import apply, infer_in_place, split_transposes
 
     original = model
-    model = onnx.shape_inference.infer_shapes(model)
+    if not _all_shaped(model):  # folding leaves inferred shapes; infer them when a caller did not
+        model = onnx.shape_inference.infer_shapes(model)  # (a copy)
     shapes = _static_shapes(model)
     big = {name for name, shape in shapes.items() if len(shape) > MAX_RANK}
     record = {"rewritten": 0, "nodes": [], "left": []}
     if not big:
         return original, record
-    model = split_transposes(model, shapes)  # infer_shapes made a copy: ``original`` stays as it was
-    model = onnx.shape_inference.infer_shapes(model)
-    shapes = _static_shapes(model)
-    big = {name for name, shape in shapes.items() if len(shape) > MAX_RANK}
+    if model is original:  # ``original`` stays as it was when a region cannot be rewritten
+        model = onnx.ModelProto()
+        model.CopyFrom(original)
+    split = split_transposes(model, shapes)
+    if split:
+        infer_in_place(model)
+        shapes = _static_shapes(model)
+        big = {name for name, shape in shapes.items() if len(shape) > MAX_RANK}
     regions = _regions(model.graph, big)
     rewritten = []
     for region in regions:
@@ -87,6 +92,12 @@ def reduce_rank(model) -> tuple[object, dict]:
     record["rewritten"] = len(rewritten)
     record["nodes"] = [r.nodes[0].name for r in rewritten]
     return model, record
+
+
+def _all_shaped(model) -> bool:
+    known = {v.name for v in (*model.graph.value_info, *model.graph.input, *model.graph.output)}
+    known |= {i.name for i in model.graph.initializer}
+    return all(o in known for n in model.graph.node for o in n.output if o)
 
 
 def _static_shapes(model) -> dict:
