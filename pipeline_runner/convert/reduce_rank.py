@@ -149,7 +149,7 @@ class _Region:
         self.fixed = set()         # (tensor, axis) an op works along
         self.tensors = []          # tensors whose axes are classes (in first-seen order)
         self.patterns = {}         # tensor -> broadcast patterns of its operands (tuple of bools per axis)
-        self.operands = {}         # (node name, input index) -> broadcast operand: aligned to this output
+        self.operands = {}         # (node index, input index) -> (the output it broadcasts to, its aligned shape)
         self.constants = {i.name: i for i in graph.initializer}
 
     # -- axis classes ---------------------------------------------------------------------------
@@ -159,7 +159,7 @@ class _Region:
         return self.shapes[name]
 
     def declare(self, name):
-        if name not in {t for t in self.tensors}:
+        if (name, 0) not in self.parent and name not in self.tensors:
             self.tensors.append(name)
             for axis in range(len(self.shape(name))):
                 self.parent[(name, axis)] = (name, axis)
