@@ -33,8 +33,9 @@ def main(argv=None) -> int:
     work = args.work.resolve()
     results_dir = work / ("results_fast" if args.fast else "results")
     results_dir.mkdir(parents=True, exist_ok=True)
-    entries = _entries(work, args.fast)
-    if args.only:
+    catalogue_entries = _entries(work, args.fast)
+    entries = catalogue_entries
+    if args.only:  # run these; the table still shows every model with a result in --work
         entries = [e for e in entries if e["id"] in args.only]
     todo = []
     for entry in entries:
@@ -66,12 +67,12 @@ def main(argv=None) -> int:
     print(f"{len(todo)} of {len(entries)} models to run", flush=True)
     with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
         list(pool.map(one, todo))
-    results = [json.loads((results_dir / f"{e['id'].replace(':', '__')}.json").read_text()) for e in entries
-               if (results_dir / f"{e['id'].replace(':', '__')}.json").exists()]
+    results = [json.loads((results_dir / f"{e['id'].replace(':', '__')}.json").read_text())
+               for e in catalogue_entries if (results_dir / f"{e['id'].replace(':', '__')}.json").exists()]
     if out:
         scope = "fast subset" if args.fast else "full sweep"
         done = {r["id"] for r in results}
-        out.write_text(render(results, scope, [e for e in entries if e["id"] not in done]))
+        out.write_text(render(results, scope, [e for e in catalogue_entries if e["id"] not in done]))
         print(f"wrote {out}")
     ok = sum(1 for r in results if r.get("ok"))
     counted = [r for r in results if not (r.get("excluded") or _over_limit(r))]
