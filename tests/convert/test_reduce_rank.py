@@ -143,6 +143,27 @@ def test_adaptive_pooling_grid_gather_nd(ort_vs_coreml, precision):
         assert_close(expected[name], actual[name], precision)
 
 
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_a_permutation_of_six_axes_none_of_which_merge(ort_vs_coreml, precision):
+    # Hiera's unroll: (4, 4, 2, 4, 2, 6) permuted [0, 2, 4, 1, 3, 5] keeps six axes even merged;
+    # it becomes transposes that each move one axis.
+    nodes = [helper.make_node("Reshape", ["x", "six"], ["r"]),
+             helper.make_node("Transpose", ["r"], ["t"], perm=[0, 2, 4, 1, 3, 5]),
+             helper.make_node("Reshape", ["t", "back"], ["y"])]
+    inits = [numpy_helper.from_array(np.array([4, 4, 2, 4, 2, 6], np.int64), "six"),
+             numpy_helper.from_array(np.array([32, 48], np.int64), "back")]
+    model = onnx_model(nodes, [_info("x", TensorProto.FLOAT, [32, 48])], [_info("y", TensorProto.FLOAT, [32, 48])], inits)
+    from pipeline_runner.convert.reduce_rank import reduce_rank
+
+    rewritten, record = reduce_rank(model)
+    assert record["rewritten"] == 1 and _max_rank(rewritten) <= 5
+    assert sum(n.op_type == "Transpose" for n in rewritten.graph.node) == 2
+    feeds = {"x": np.random.default_rng(7).standard_normal((32, 48)).astype(np.float32)}
+    expected, actual = ort_vs_coreml(rewritten, feeds, precision)
+    np.testing.assert_array_equal(expected["y"], _ort(model, feeds))
+    assert_close(expected["y"], actual["y"], precision)
+
+
 def _ort_named(model, feeds, name):
     import onnxruntime as ort
 
