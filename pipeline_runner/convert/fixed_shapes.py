@@ -34,7 +34,7 @@ def pin_input_shapes(model, shapes: dict[str, tuple[int, ...]]):
             model.graph.value_info.remove(vi)
         for out in model.graph.output:
             out.type.tensor_type.ClearField("shape")
-        model = infer_shapes(model, data_prop=True)
+        infer_shapes(model, data_prop=True)
     return model
 
 

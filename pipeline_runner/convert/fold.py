@@ -33,12 +33,11 @@ def _should_fold(node):
 
 def fold_constants(model) -> tuple[object, dict]:
     """(``model`` with constant subgraphs folded into initializers, {nodes_before, nodes_after, removed})."""
-    import onnx
     import onnx_ir as ir
     import onnx_ir.passes.common as common
     import onnxscript.optimizer
 
-    from pipeline_runner.onnx_weights import put_back, weights_aside
+    from pipeline_runner.onnx_weights import infer_shapes, put_back, weights_aside
 
     before = _histogram(model)
     outputs = [o.name for o in model.graph.output]
@@ -54,8 +53,8 @@ def fold_constants(model) -> tuple[object, dict]:
         folded = ir.serde.serialize_model(ir_model)
         if [o.name for o in folded.graph.output] != outputs:
             raise RuntimeError(f"folding renamed the graph outputs {outputs} to {[o.name for o in folded.graph.output]}")
-        folded = onnx.shape_inference.infer_shapes(folded, data_prop=True)
     put_back(folded, saved)
+    infer_shapes(folded, data_prop=True)
     after = _histogram(folded)
     removed = {op: n - after.get(op, 0) for op, n in before.items() if n > after.get(op, 0)}
     return folded, {

@@ -56,11 +56,14 @@ def reduce_rank(model) -> tuple[object, dict]:
     "left": [{"node": ..., "reason": ...}]}`` (regions left as they were)."""
     import onnx
 
-    from pipeline_runner.convert.reduce_rank_apply import apply, infer_in_place, split_transposes
+    from pipeline_runner.convert.reduce_rank_apply import apply, split_transposes
+    from pipeline_runner.onnx_weights import infer_shapes
 
     original = model
     if not _all_shaped(model):  # folding leaves inferred shapes; infer them when a caller did not
-        model = onnx.shape_inference.infer_shapes(model)  # (a copy)
+        model = onnx.ModelProto()
+        model.CopyFrom(original)
+        infer_shapes(model)
     shapes = _static_shapes(model)
     big = {name for name, shape in shapes.items() if len(shape) > MAX_RANK}
     record = {"rewritten": 0, "nodes": [], "left": []}
@@ -71,7 +74,7 @@ def reduce_rank(model) -> tuple[object, dict]:
         model.CopyFrom(original)
     split = split_transposes(model, shapes)
     if split:
-        infer_in_place(model)
+        infer_shapes(model)
         shapes = _static_shapes(model)
         big = {name for name, shape in shapes.items() if len(shape) > MAX_RANK}
     regions = _regions(model.graph, big)

@@ -14,6 +14,8 @@ from pipeline_runner.convert.reduce_rank import (ELEMENTWISE, MAX_RANK, ONE_AXIS
 
 
 def apply(model, regions):
+    from pipeline_runner.onnx_weights import infer_shapes
+
     graph = model.graph
     rewriter = _Rewriter(graph, regions)
     nodes = []
@@ -31,51 +33,9 @@ def apply(model, regions):
     for i in reversed([i for i, init in enumerate(graph.initializer) if init.name in read_before - used]):
         del graph.initializer[i]  # old shape constants and the like
     graph.initializer.extend(rewriter.initializers)
-    infer_in_place(model, check=True)
+    infer_shapes(model, check=True, strict_mode=True)
     _check_ranks(model, rewriter.emitted)
     return model
-
-
-WEIGHT_ELEMENTS = 4096
-
-
-def infer_in_place(model, check: bool = False):
-    """ONNX shape inference (strict, and the checker, with ``check``) written into ``model.graph.value_info``.
-
-    It runs on a copy whose large initializers are graph inputs of the same type and shape:
-    inference reads only their shapes, and copying and serialising the weights (VGG's 500 MB,
-    three times) took 15 s of the rewrite's 16."""
-    import onnx
-    from onnx import helper
-
-    graph = model.graph
-    light = onnx.ModelProto()
-    light.ir_version = model.ir_version
-    light.opset_import.extend(model.opset_import)
-    light.functions.extend(model.functions)
-    light.graph.name = graph.name
-    for field in ("node", "input", "output", "value_info"):
-        getattr(light.graph, field).extend(getattr(graph, field))
-    inputs = {i.name for i in graph.input}
-    for init in graph.initializer:
-        if init.name in inputs:
-            light.graph.initializer.append(init)
-        elif len(init.dims) and _count(init.dims) > WEIGHT_ELEMENTS:
-            light.graph.input.append(helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
-        else:
-            light.graph.initializer.append(init)
-    inferred = onnx.shape_inference.infer_shapes(light, strict_mode=check)
-    if check:
-        onnx.checker.check_model(inferred)
-    graph.ClearField("value_info")
-    graph.value_info.extend(inferred.graph.value_info)
-
-
-def _count(dims) -> int:
-    total = 1
-    for d in dims:
-        total *= d
-    return total
 
 
 class _Rewriter:

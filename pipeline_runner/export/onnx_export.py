@@ -49,11 +49,10 @@ def export_graph(module, graph, export_cfg, custom_ops, dummy: dict, out_path: P
         raise ValueError(f"the exported graph has outputs {actual_outputs}, the recipe declares {output_names}; "
                          "list every output the model returns, in order")
     model = customops.attach_functions(model, custom_ops)
-    # onnx.checker's full_check is this check plus the strict shape inference below; that one runs
-    # with the weights set aside (onnx_weights: a ViT-B's 176 MB are not serialised for it).
+    # onnx.checker's full_check (strict shape inference, then the checker), on a copy without the
+    # weights (onnx_weights: a ViT-B's 176 MB are not serialised for it).
     progress.step("onnx.checker, strict shape inference")
-    onnx.checker.check_model(model)
-    model = infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    infer_shapes(model, check=True, check_type=True, strict_mode=True, data_prop=True)
     progress.step("saving ONNX")
     onnx.save(model, str(out_path))
     histogram = collections.Counter(
