@@ -59,3 +59,16 @@ def test_non_finite_results_fail_and_the_report_is_strict_json():
     text = dumps(report)
     assert '"Infinity"' in text
     json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c}"))
+
+
+def test_an_all_zero_reference_output_is_said_to_prove_nothing():
+    import numpy as np
+
+    from pipeline_runner.validate.gates import compare_outputs
+
+    zeros = [{"y": np.zeros(4)}, {"y": np.zeros(4)}]
+    report = compare_outputs(zeros, zeros, {"max_rel": 1e-3}, label="L", where="w")
+    assert report["passed"]  # nothing to disagree about, so no failure ...
+    assert any("all zeros" in w and "proves nothing" in w for w in report["warnings"])  # ... but said
+    busy = [{"y": np.arange(4.0)}, {"y": np.arange(4.0) + 1}]
+    assert not any("all zeros" in w for w in compare_outputs(busy, busy, {}, label="L", where="w")["warnings"])

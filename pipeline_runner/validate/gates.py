@@ -55,7 +55,10 @@ def gate(metrics: dict, tolerance: dict, kind: str = "tensor") -> tuple[list[str
                        "converted model does not tell inputs apart as PyTorch does"
                        + (f"; the outputs barely depend on the input, so {WEAK_ADVICE}"
                           if dependence is not None and dependence < WEAK_INPUT_DEPENDENCE else ""))
-    if dependence is None:
+    if metrics.get("reference_scale") == 0 and metrics.get("finite", True):
+        warnings.append("the reference output is all zeros (e.g. a zero-initialised head with random weights): "
+                        f"this comparison proves nothing; {WEAK_ADVICE}")
+    elif dependence is None:
         warnings.append("one sample: how much the output depends on the input was not measured")
     elif dependence < WEAK_INPUT_DEPENDENCE:
         warnings.append(f"weak discrimination: the outputs change by {dependence:.2g} of their size across "

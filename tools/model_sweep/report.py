@@ -56,6 +56,11 @@ def render(results: list[dict], scope: str, pending: list[dict] = ()) -> str:
             model += f" [{written}]"
             reason = (f"{reason} (after writing {written}; first failure: {r.get('first_reason', '')})" if reason
                       else f"passed after writing {written}; first failure: {r.get('first_reason', '')}")
+        if r.get("noise_floor"):  # passed against the model's own fp32 rounding noise: say so
+            raised = ", ".join(f"{k} max_rel {v:.2g}" for k, v in r["noise_floor"].items())
+            reason = (f"{reason}; " if reason else "") + (
+                f"fp32 checks judged against the model's own rounding noise ({raised}: "
+                "validate.fp32_noise_factor)")
         text += (f"| {_cell(model)} | {r['source']} | {shape} | {r['stage_reached']} | {r['coreml_check']} | "
                  f"{folded} | {_cell(reason)} |\n")
     if excluded:

@@ -159,6 +159,9 @@ def run_one(entry: dict, work: Path) -> dict:
         ranks = record.get("info", {}).get("rank_reduction") or {}
         if key.startswith("convert") and ranks.get("rewritten"):
             result["rank_regions"] = ranks["rewritten"]
+    floors = _noise_floors(build / recipe_dict["name"] / "validation.json")
+    if floors:  # checks that passed only against the model's own fp32 rounding noise (validate.fp32_noise_factor)
+        result["noise_floor"] = floors
     if statuses.get("validate") in ("ran", "cached"):
         result["coreml_check"] = "passed"
     elif statuses.get("convert") in ("ran", "cached") and report.error is not None:
@@ -170,6 +173,22 @@ def run_one(entry: dict, work: Path) -> dict:
     result["stage_seconds"] = {o.name: round(o.seconds, 1) for o in report.outcomes if o.seconds}
     shutil.rmtree(build / recipe_dict["name"], ignore_errors=True)  # keep the sweep's disk use flat
     return result
+
+
+def _noise_floors(path) -> dict[str, float]:
+    """{check: the max_rel it was judged with} for each check whose bound was raised to the model's
+    own fp32 rounding noise."""
+    try:
+        graphs = json.loads(path.read_text()).get("graphs", {})
+    except (OSError, ValueError):
+        return {}
+    floors = {}
+    for report in graphs.values():
+        for name, check in (report.get("checks") or {}).items():
+            floor = check.get("noise_floor") if isinstance(check, dict) else None
+            if floor:
+                floors[name] = max(floors.get(name, 0.0), floor["max_rel"])
+    return floors
 
 
 def main(argv: list[str]) -> int:
