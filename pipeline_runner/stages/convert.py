@@ -59,6 +59,6 @@ STAGE = Stage(
     reads=("graph", "convert", "ios.deployment_target", "custom_ops"),
     tools=("onnx", "onnx2coreml", "coremltools", "onnxscript"),
     imports=("onnx", "onnxscript", "coremltools", "onnx2coreml"),
-    code=("pipeline_runner.convert", "pipeline_runner.customops"),
+    code=("pipeline_runner.convert", "pipeline_runner.customops", "pipeline_runner.onnx_weights"),
     reads_files=_lowering_files,
 )

@@ -41,5 +41,5 @@ STAGE = Stage(
     tools=("torch", "onnx", "onnxscript"),
     imports=("torch", "onnx", "onnxscript"),
     code=("pipeline_runner.export", "pipeline_runner.models", "pipeline_runner.customops", "pipeline_runner.samples",
-          "pipeline_runner.images"),
+          "pipeline_runner.images", "pipeline_runner.onnx_weights"),
 )
