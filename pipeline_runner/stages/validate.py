@@ -27,12 +27,11 @@ def run(ctx: StageContext) -> StageResult:
     from pipeline_runner.coreml_reference.model import read_spec
     from pipeline_runner.models.instantiate import entry_module, load_built_model
     from pipeline_runner.samples import make_samples
-    from pipeline_runner.validate.conditioning import fp32_rounding_error, noise_floored
+    from pipeline_runner.validate.conditioning import fp32_rounding_error
     from pipeline_runner.validate.coreml_numerics import coreml_numerics
     from pipeline_runner.validate.custom_layers import check_custom_ops
-    from pipeline_runner.validate.gates import compare_outputs
-    from pipeline_runner.validate.onnx_check import (fp16_weights_outputs, onnx_outputs, onnx_session, resized_inputs,
-                                                     torch_outputs)
+    from pipeline_runner.validate.onnx_check import (fp16_weights_outputs, onnx_comparison, onnx_outputs, onnx_session,
+                                                     resized_inputs, torch_outputs)
     from pipeline_runner.report.coreml_spec import summarise as summarise_spec
     from pipeline_runner.validate.report import dumps
     from pipeline_runner.validate.samples_store import keep_samples, samples_artifact
@@ -53,8 +52,7 @@ def run(ctx: StageContext) -> StageResult:
     rounding_error = functools.cache(lambda: fp32_rounding_error(module, graph, samples))
 
     def onnx_check(actual, want, noise, label):
-        return noise_floored(lambda t: compare_outputs(actual, want, t, kinds, label=label, where="onnxruntime CPU"),
-                             tolerance, noise, cfg.fp32_noise_factor, label)
+        return onnx_comparison(actual, want, tolerance, kinds, label, noise, cfg.fp32_noise_factor)
 
     progress.step("ONNX Runtime vs PyTorch")
     onnx_actual = onnx_outputs(session, graph, samples)  # kept for the build report's parity plots

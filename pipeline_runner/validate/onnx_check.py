@@ -65,6 +65,18 @@ def onnx_outputs(session, graph, samples) -> list[dict[str, np.ndarray]]:
     return results
 
 
+def onnx_comparison(actual, expected, tolerance: dict, kinds: dict, label: str, rounding_error,
+                    noise_factor: float) -> dict:
+    """ONNX Runtime vs PyTorch through the one gate (``gates.compare_outputs``), judged against the
+    model's own fp32 rounding noise when it fails (``conditioning.noise_floored``; ``rounding_error``:
+    a callable, run only then)."""
+    from pipeline_runner.validate.conditioning import noise_floored
+    from pipeline_runner.validate.gates import compare_outputs
+
+    return noise_floored(lambda t: compare_outputs(actual, expected, t, kinds, label=label, where="onnxruntime CPU"),
+                         tolerance, rounding_error, noise_factor, label)
+
+
 def resized_inputs(graph):
     """The graph's input specs with every dynamic axis doubled (None: no dynamic axes).
 

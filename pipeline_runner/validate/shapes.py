@@ -18,10 +18,9 @@ def check_declared_shapes(module, recipe, graph, onnx_session, coreml_path, spec
     from pipeline_runner.convert import shape_specs
     from pipeline_runner.coreml_reference.model import function_names
     from pipeline_runner.samples import make_samples
-    from pipeline_runner.validate.conditioning import fp32_rounding_error, noise_floored
+    from pipeline_runner.validate.conditioning import fp32_rounding_error
     from pipeline_runner.validate.coreml_numerics import coreml_numerics
-    from pipeline_runner.validate.gates import compare_outputs
-    from pipeline_runner.validate.onnx_check import onnx_outputs, torch_outputs
+    from pipeline_runner.validate.onnx_check import onnx_comparison, onnx_outputs, torch_outputs
 
     plan = shape_specs.plan(graph)
     if not plan.flexible:
@@ -38,13 +37,10 @@ def check_declared_shapes(module, recipe, graph, onnx_session, coreml_path, spec
         progress.step(f"shape {label}: PyTorch, ONNX Runtime, Core ML reference executor")
         samples = make_samples(shape_specs.with_shapes(graph.inputs, shapes), cfg.seed + 100 + k, cfg.samples)
         expected = torch_outputs(module, graph, samples)
-        actual = onnx_outputs(onnx_session, graph, samples)
-        # Every callable below is used within this iteration (late binding is safe).
-        noise = functools.cache(lambda: fp32_rounding_error(module, graph, samples))  # only when a check fails
-        onnx_label = f"[{label}] ONNX Runtime vs PyTorch"
-        onnx_report = noise_floored(lambda t: compare_outputs(actual, expected, t, kinds, label=onnx_label,
-                                                              where="onnxruntime CPU"),
-                                    cfg.tolerances.onnx.as_dict(), noise, cfg.fp32_noise_factor, onnx_label)
+        # Used within this iteration only (late binding is safe); measured only when a check fails.
+        noise = functools.cache(lambda: fp32_rounding_error(module, graph, samples))
+        onnx_report = onnx_comparison(onnx_outputs(onnx_session, graph, samples), expected, cfg.tolerances.onnx.as_dict(),
+                                      kinds, f"[{label}] ONNX Runtime vs PyTorch", noise, cfg.fp32_noise_factor)
         function = label if label in functions else None
         coreml_report = coreml_numerics(coreml_path, recipe, graph, samples, expected, function=function,
                                         label=f"[{label}] Core ML (reference executor) vs PyTorch", rounding_error=noise)
