@@ -52,3 +52,23 @@ def test_a_build_with_a_forced_spare_runs_every_stage_and_leaves_nothing(write_r
     no_leftovers(tmp_path / "build" / "tiny_vit")
     code, out, err = Run(recipe, tmp_path / "build").finish()  # nothing to do: no spare, nothing imported
     assert code == 0 and set(stage_statuses(out).values()) == {"cached"}, out + err
+
+
+def test_the_first_job_after_the_spare_is_ready_runs_on_the_spare(monkeypatch):
+    from pipeline_runner.engine.worker import HandoverWorker, StageWorker
+
+    monkeypatch.setenv("PIPELINE_RUNNER_WORKER", "fork")
+    first, spare = StageWorker(_probe), StageWorker(_probe)
+    worker = HandoverWorker(first, spare, (MODULE,))
+    try:
+        worker.start()
+        assert first._proc is not None
+        deadline = time.monotonic() + 30
+        while not spare.ready():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        pid, loaded = worker.run(MODULE, print, ("recipe", "stage"))
+        assert loaded and worker.run(MODULE, print, ("recipe", "stage"))[0] == pid  # it stays on the spare
+        assert first._proc is None  # the first worker was stopped
+    finally:
+        worker.stop()

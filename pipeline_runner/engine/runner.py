@@ -27,7 +27,7 @@ from pipeline_runner.engine.planner import Decision, Planner, plan
 from pipeline_runner.engine.remote_cache import RemoteCache
 from pipeline_runner.engine.signals import deferred, interruptible
 from pipeline_runner.engine.stage import StageContext, StageInstance
-from pipeline_runner.engine.worker import StageWorker
+from pipeline_runner.engine.worker import HandoverWorker, StageWorker
 from pipeline_runner.errors import ModelSpecError, PipelineError, StageError, ValidationFailed
 from pipeline_runner.machine import idle_cpus
 from pipeline_runner.recipe import Recipe
@@ -101,17 +101,17 @@ def _run_locked(recipe: Recipe, build_dir: Path, report: RunReport, force, verif
     manifest.data.update({"recipe": recipe.name, "recipe_file": str(recipe.path), "recipe_sha256": recipe.sha256})
     instances = {inst.name: inst for inst in planner.instances}
     target = functools.partial(_run_job, recipe, build_dir, instances)
-    workers, spares = [StageWorker(target, close_fds=(lock_fd,))], []
+    workers = [StageWorker(target, close_fds=(lock_fd,))]
     if jobs > 1 and not workers[0].in_process:  # in process, stages cannot run side by side
         workers += [StageWorker(target, close_fds=(lock_fd,)) for _ in range(jobs - 1)]
         for w in workers:
             w.start()  # fork them all before any thread exists
     elif not workers[0].in_process:
-        spares = _warm_spare(planner, target, lock_fd)
+        workers = [_with_warm_spare(workers[0], planner, target, lock_fd)]
     try:
-        _schedule(recipe, build_dir, manifest, planner, report, workers, log, cache, spares)
+        _schedule(recipe, build_dir, manifest, planner, report, workers, log, cache)
     finally:
-        for w in workers + spares:
+        for w in workers:
             w.stop()
     report.outcomes.sort(key=lambda o: list(instances).index(o.name))
     manifest.save()
@@ -119,11 +119,10 @@ def _run_locked(recipe: Recipe, build_dir: Path, report: RunReport, force, verif
 
 
 def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Planner, report: RunReport,
-              workers: list[StageWorker], log, cache: RemoteCache | None, spares: list[StageWorker]) -> None:
+              workers: list[StageWorker], log, cache: RemoteCache | None) -> None:
     """Run each stale instance as soon as its producers are done and a worker is free.
 
-    With one worker this is the plan's order, in this thread; a warm spare (``_warm_spare``)
-    takes over from the worker as soon as its imports are done. With more, independent
+    With one worker this is the plan's order, in this thread. With more, independent
     instances (one recipe's graphs) run side by side: a thread per running stage waits on
     its worker process, while this thread alone decides, pulls, pushes and records, so the
     manifest and the signal handlers (engine/signals.py) stay single-threaded.
@@ -148,11 +147,7 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
                         if not free:
                             continue
                         todo.remove(inst)  # still unfinished: it is running
-                        worker = free.pop()
-                        if spares and spares[0].ready():  # warm: it takes over (the old one had one stage's imports)
-                            worker.stop()
-                            workers[workers.index(worker)] = worker = spares.pop()
-                        stage = _Running(d, worker, _work_dir(build_dir, inst), time.perf_counter())
+                        stage = _Running(d, free.pop(), _work_dir(build_dir, inst), time.perf_counter())
                         running[_dispatch(threads, stage, manifest, recipe, log)] = stage
                         continue
                     planner.ran(inst)
@@ -190,18 +185,17 @@ def _schedule(recipe: Recipe, build_dir: Path, manifest: Manifest, planner: Plan
         threads.shutdown(wait=True)
 
 
-def _warm_spare(planner: Planner, target, lock_fd: int) -> list[StageWorker]:
-    """With one job on an idle multi-core machine: a second worker that imports the heavy modules of the
-    later stages (``Stage.imports``: coremltools, onnxruntime...) while the first stage runs, and takes
-    over when done. A cold ViT build spends ~5 s importing coremltools alone; this way that happens on
-    the other core. ``PIPELINE_RUNNER_SPARE_WORKER=0|1`` turns it off or on whatever the load."""
+def _with_warm_spare(worker: StageWorker, planner: Planner, target, lock_fd: int):
+    """With one job on an idle multi-core machine: ``worker`` plus a spare that imports the heavy modules
+    of the later stages (``Stage.imports``: coremltools, onnxruntime...) while the first stage runs and
+    takes over when done (``HandoverWorker``). A cold ViT build spends ~5 s importing coremltools alone;
+    this way that happens on the other core. ``PIPELINE_RUNNER_SPARE_WORKER=0|1`` turns it off or on
+    whatever the load."""
     choice = os.environ.get(SPARE_ENV, "").strip()
     modules = tuple(dict.fromkeys(m for inst in planner.instances[1:] for m in inst.stage.imports))
     if choice == "0" or not modules or (choice != "1" and idle_cpus() < 2):
-        return []
-    spare = StageWorker(target, close_fds=(lock_fd,))
-    spare.preload(modules)
-    return [spare]
+        return worker
+    return HandoverWorker(worker, StageWorker(target, close_fds=(lock_fd,)), modules)
 
 
 @dataclass

@@ -156,6 +156,36 @@ class StageWorker:
         return StageError(*describe, f"the stage's worker process {how}")
 
 
+class HandoverWorker:
+    """A :class:`StageWorker` and a spare that imports ``modules`` meanwhile (``StageWorker.preload``):
+    the first job sent once the spare is ready runs on the spare, and the first worker stops. The
+    runner uses it with one job on an idle machine, so the later stages' heavy imports (coremltools,
+    onnxruntime) happen on the other core while the first stages run. Same interface as StageWorker."""
+
+    def __init__(self, first: StageWorker, spare: StageWorker, modules: tuple[str, ...]):
+        self.in_process = False
+        self._current, self._spare = first, spare
+        spare.preload(modules)
+
+    def run(self, job, log: Callable[[str], None], describe: tuple[str, str],
+            on_progress: Callable[[tuple], None] = lambda state: None):
+        if self._spare is not None and self._spare.ready():
+            self._current.stop()
+            self._current, self._spare = self._spare, None
+        return self._current.run(job, log, describe, on_progress)
+
+    def start(self) -> None:
+        self._current.start()
+
+    def kill(self) -> None:
+        self._current.kill()
+
+    def stop(self) -> None:
+        for worker in (self._current, self._spare):
+            if worker is not None:
+                worker.stop()
+
+
 def _serve(conn, target: Callable, parent: int, close_fds: tuple[int, ...]) -> None:
     """The worker's loop: run jobs until the runner closes the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides; it kills us
