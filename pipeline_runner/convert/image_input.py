@@ -46,14 +46,12 @@ def normalisation_nodes(name: str, image, out: str) -> tuple[list, list]:
 
 def prepend_normalisation(model, graph):
     """A copy of ONNX ``model`` whose image inputs take 0..255 pixels and normalise them inside."""
-    import onnx
+    from pipeline_runner.onnx_weights import check_model, copy_model
 
     specs = image_specs(graph)
     if not specs:
         return model
-    copy = onnx.ModelProto()
-    copy.CopyFrom(model)
-    model = copy
+    model = copy_model(model)
     g = model.graph
     new_nodes, new_inits = [], []
     for spec in specs:
@@ -73,7 +71,7 @@ def prepend_normalisation(model, graph):
     del g.node[:]
     g.node.extend(new_nodes + existing)
     g.initializer.extend(new_inits)
-    onnx.checker.check_model(model)
+    check_model(model)
     return model
 
 
