@@ -54,24 +54,19 @@ def reduce_rank(model) -> tuple[object, dict]:
 
     The record: ``{"rewritten": regions rewritten, "nodes": [their first node's name],
     "left": [{"node": ..., "reason": ...}]}`` (regions left as they were)."""
-    import onnx
-
     from pipeline_runner.convert.reduce_rank_apply import apply, split_transposes
-    from pipeline_runner.onnx_weights import infer_shapes
+    from pipeline_runner.onnx_weights import copy_model, infer_shapes
 
     original = model
     if not _all_shaped(model):  # folding leaves inferred shapes; infer them when a caller did not
-        model = onnx.ModelProto()
-        model.CopyFrom(original)
-        infer_shapes(model)
+        model = infer_shapes(copy_model(original))
     shapes = _static_shapes(model)
     big = {name for name, shape in shapes.items() if len(shape) > MAX_RANK}
     record = {"rewritten": 0, "nodes": [], "left": []}
     if not big:
         return original, record
     if model is original:  # ``original`` stays as it was when a region cannot be rewritten
-        model = onnx.ModelProto()
-        model.CopyFrom(original)
+        model = copy_model(original)
     split = split_transposes(model, shapes)
     if split:
         infer_shapes(model)
@@ -119,25 +114,18 @@ def _regions(graph, big: set) -> list[list]:
     """The indices of the nodes touching a rank>5 tensor, grouped into connected regions (in graph order)."""
     touching = [i for i, n in enumerate(graph.node) if any(v in big for v in (*n.input, *n.output))]
     parent = list(range(len(touching)))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     first = {}
     for i, at in enumerate(touching):
         node = graph.node[at]
         for v in (*node.input, *node.output):
             if v in big:
                 if v in first:
-                    parent[find(i)] = find(first[v])
+                    parent[_find(parent, i)] = _find(parent, first[v])
                 else:
                     first[v] = i
     groups = {}
     for i, at in enumerate(touching):
-        groups.setdefault(find(i), []).append(at)
+        groups.setdefault(_find(parent, i), []).append(at)
     return list(groups.values())
 
 
@@ -168,10 +156,7 @@ class _Region:
                 self.parent[(name, axis)] = (name, axis)
 
     def find(self, key):
-        while self.parent[key] != key:
-            self.parent[key] = self.parent[self.parent[key]]
-            key = self.parent[key]
-        return key
+        return _find(self.parent, key)
 
     def link(self, a, i, b, j):
         self.declare(a)
@@ -294,7 +279,7 @@ class _Region:
     def axes_of(self, node, rank) -> list[int]:
         if node.op_type in ("ArgMax", "ArgMin"):
             return [_attr(node, "axis", 0) % rank]
-        position = {"Slice": 3, "CumSum": 1}.get(node.op_type, 1)
+        position = axes_input(node.op_type)
         axes = _attr(node, "axes", None)
         if axes is None and len(node.input) > position and node.input[position]:
             axes = self.constant(node.input[position]).tolist()
@@ -365,6 +350,19 @@ class _Region:
     def new_axis(self, name, axis) -> int:
         axis %= len(self.shape(name))
         return next(i for i, g in enumerate(self.groups[name]) if axis in g)
+
+
+def _find(parent, key):
+    """The root of ``key`` in the union-find ``parent`` (a list or dict), halving the path on the way."""
+    while parent[key] != key:
+        parent[key] = parent[parent[key]]
+        key = parent[key]
+    return key
+
+
+def axes_input(op_type: str) -> int:
+    """Which input holds the axes when Reduce* (opset 18+), Slice or CumSum takes them as an input."""
+    return {"Slice": 3, "CumSum": 1}.get(op_type, 1)
 
 
 def _attr(node, name, default):

@@ -10,7 +10,7 @@ are reshaped between their own shape and the reduced one. The result is checked
 from __future__ import annotations
 
 from pipeline_runner.convert.reduce_rank import (ELEMENTWISE, MAX_RANK, ONE_AXIS, REDUCE, RESHAPES, SUFFIX,
-                                                 _attr)
+                                                 _attr, axes_input)
 
 
 def apply(model, regions):
@@ -153,7 +153,7 @@ class _Rewriter:
         import numpy as np
 
         x = node.input[0]
-        position = {"Slice": 3, "CumSum": 1}.get(node.op_type, 1)
+        position = axes_input(node.op_type)
         axes = _attr(node, "axes", None)
         if axes is not None:
             _set(new, "axes", [r.new_axis(x, a) for a in axes])
